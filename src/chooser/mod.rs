@@ -1,0 +1,40 @@
+//! Choosers decide which runnable session goes next. Runnable means not
+//! blocked and not finished, so every choice any chooser makes is valid: no
+//! schedule can ask a blocked session to move (the isolation tester's
+//! "mutually-blocking steps" cannot happen here).
+
+mod exhaustive;
+mod preference;
+mod scripted;
+
+pub use exhaustive::Exhaustive;
+pub use preference::Preference;
+pub use scripted::Scripted;
+
+use crate::schedule::SessionId;
+
+pub trait Chooser {
+    /// Picks one of `runnable` (never empty, ascending).
+    fn choose(&mut self, runnable: &[SessionId]) -> Result<SessionId, ChooserError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChooserError {
+    #[error("schedule choice {position} names {wanted}, but only {runnable} can run then")]
+    NotRunnable { position: usize, wanted: SessionId, runnable: String },
+    #[error(
+        "nondeterminism: at choice {position} a replayed prefix offered {found} runnable sessions where it offered {expected} before"
+    )]
+    Diverged { position: usize, expected: usize, found: usize },
+}
+
+/// Runs each operation to the end before the next starts (`make run`'s
+/// sequential table, and the model's serial orders).
+#[derive(Default)]
+pub struct Serial;
+
+impl Chooser for Serial {
+    fn choose(&mut self, runnable: &[SessionId]) -> Result<SessionId, ChooserError> {
+        Ok(runnable[0])
+    }
+}

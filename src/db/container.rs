@@ -1,0 +1,141 @@
+//! PostgreSQL in a container started by testcontainers.
+//!
+//! The image is chosen by name (default the official `postgres:15`; our
+//! Makefile builds an equivalent one from Debian's packages where no registry
+//! is reachable). Readiness is a real query, never a log line (the official
+//! image prints "ready" twice, testcontainers-rs #674). Every container is
+//! labelled with its owner; the watchdog removes it however we exit, and the
+//! next start reaps those whose owner process is gone.
+
+use super::watchdog::{Watchdog, shell_quote};
+use super::DbError;
+use sqlx::postgres::PgConnectOptions;
+use std::mem::ManuallyDrop;
+use std::process::Command;
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+pub const DEFAULT_IMAGE: &str = "postgres:15";
+pub const OWNER_LABEL: &str = "org.tombstone-harness.owner";
+
+pub struct Container {
+    pub id: String,
+    pub image: String,
+    // Never dropped: testcontainers' drop needs a live tokio runtime, and the
+    // watchdog is our one removal path for every way of exiting.
+    _handle: ManuallyDrop<ContainerAsync<GenericImage>>,
+    _watchdog: Watchdog,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+fn docker(args: &[&str]) -> Option<String> {
+    let output = Command::new("timeout").arg("20").arg("docker").args(args).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Whether a Docker daemon answers at all.
+pub fn docker_answers() -> bool {
+    docker(&["info", "--format", "{{.ServerVersion}}"]).is_some_and(|v| !v.is_empty())
+}
+
+pub fn image_present(image: &str) -> bool {
+    docker(&["image", "inspect", "--format", "{{.Id}}", image]).is_some()
+}
+
+/// `registry:5000/name:tag` → (`registry:5000/name`, `tag`).
+fn split_image(image: &str) -> (String, String) {
+    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match image[slash..].rfind(':') {
+        Some(colon) => (image[..slash + colon].to_string(), image[slash + colon + 1..].to_string()),
+        None => (image.to_string(), "latest".to_string()),
+    }
+}
+
+pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError> {
+    if !docker_answers() {
+        return Err(DbError::Unavailable(
+            "--pg container: no Docker daemon answers (is dockerd running and is the docker CLI installed?)".into(),
+        ));
+    }
+    reap();
+    let owner = format!("{}:{}", hostname(), std::process::id());
+    let (name, tag) = split_image(image);
+    let request = GenericImage::new(name, tag)
+        .with_exposed_port(5432.tcp())
+        .with_wait_for(WaitFor::Nothing)
+        .with_env_var("POSTGRES_PASSWORD", "postgres")
+        .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
+        .with_label(OWNER_LABEL, owner)
+        .with_cmd([
+            "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+            "full_page_writes=off", "-c", "max_connections=200",
+        ]);
+    let handle = request.start().await.map_err(|e| {
+        let hint = if image_present(image) {
+            String::new()
+        } else {
+            format!(" (image {image} is not present and could not be pulled: run `make pg-image` or set TOMBSTONE_PG_IMAGE)")
+        };
+        DbError::Unavailable(format!("--pg container: starting {image} failed: {}{hint}", one_line(&e.to_string())))
+    })?;
+    let id = handle.id().to_string();
+    let watchdog = Watchdog::spawn("", &format!("docker rm -f -v {} >/dev/null 2>&1", shell_quote(&id)), None)?;
+    let port = handle
+        .get_host_port_ipv4(5432)
+        .await
+        .map_err(|e| DbError::Unavailable(format!("--pg container: no port for 5432: {e}")))?;
+    let options = PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username("postgres")
+        .password("postgres")
+        .database("postgres");
+    let container = Container { id, image: image.to_string(), _handle: ManuallyDrop::new(handle), _watchdog: watchdog };
+    Ok((container, options))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Removes containers of ours (by label) whose owner process on this host is
+/// gone. Containers of other hosts sharing the daemon are left alone.
+fn reap() {
+    let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
+    let filter = format!("label={OWNER_LABEL}");
+    let Some(list) = docker(&["ps", "-a", "--filter", &filter, "--format", &format]) else { return };
+    let host = hostname();
+    for line in list.lines() {
+        let Some((id, owner)) = line.split_once(' ') else { continue };
+        let Some((owner_host, pid)) = owner.rsplit_once(':') else { continue };
+        let Ok(pid) = pid.parse::<i32>() else { continue };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) == 0 };
+        if owner_host == host && !alive {
+            let _ = docker(&["rm", "-f", "-v", id]);
+        }
+    }
+}
+
+impl Container {
+    /// Kills the container (for fault-injection tests).
+    pub fn kill(&self) -> bool {
+        docker(&["kill", &self.id]).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn image_names_split_at_the_tag() {
+        assert_eq!(super::split_image("postgres:15"), ("postgres".into(), "15".into()));
+        assert_eq!(super::split_image("reg:5000/pg"), ("reg:5000/pg".into(), "latest".into()));
+        assert_eq!(super::split_image("a/b:c"), ("a/b".into(), "c".into()));
+    }
+}

@@ -1,0 +1,96 @@
+//! Everything that talks to PostgreSQL: the three ways to get a server, one
+//! database per test or worker cloned from a schema template, session
+//! connections, the blocked probe, seeding and snapshots.
+//!
+//! Owns: sqlx and testcontainers (no other module uses them), infrastructure
+//! errors. Must not know: oracles, schedules, how outcomes are judged.
+
+mod container;
+mod local;
+mod probe;
+mod seed;
+mod server;
+mod session;
+mod snapshot;
+mod watchdog;
+
+pub use probe::Probe;
+pub use seed::{Control, world_sql};
+pub use server::{Connector, Database, PgChoice, PgOptions, Server};
+pub use session::{Session, SessionLimits, StepReply};
+pub use snapshot::{Snapshot, TombstoneRow};
+
+/// The schema of the system under test and the harness's own additions.
+pub const SCHEMA_SQL: &str = include_str!("../../fixtures/schema.sql");
+pub const HARNESS_SQL: &str = include_str!("../../fixtures/harness.sql");
+
+/// Every database, container and cluster directory of ours starts with this,
+/// and nothing else is ever dropped or reaped.
+pub const NAME_PREFIX: &str = "tombstone_harness_";
+
+/// A problem with the infrastructure, never a finding about the system under
+/// test: the run stops (exit 2) or the case is indeterminate.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("database connection: {0}")]
+    Connection(String),
+    #[error("database: {context}: {message}")]
+    Query { context: String, message: String },
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+impl DbError {
+    pub(crate) fn query(context: impl Into<String>, error: sqlx::Error) -> DbError {
+        match error {
+            sqlx::Error::Database(e) => DbError::Query {
+                context: context.into(),
+                message: format!("{} ({})", e.message(), e.code().unwrap_or_default()),
+            },
+            other => DbError::Connection(format!("{}: {}", context.into(), redact(&other.to_string()))),
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> DbError {
+        DbError::Io { context: context.into(), source }
+    }
+}
+
+/// Hides a password in anything that may print a connection URL.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme) = rest.find("://") {
+        let (head, tail) = rest.split_at(scheme + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', ' ', '?']).unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(at) => {
+                let userinfo = &tail[..at];
+                let user = userinfo.split(':').next().unwrap_or("");
+                if userinfo.contains(':') {
+                    out.push_str(&format!("{user}:***"));
+                } else {
+                    out.push_str(user);
+                }
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            super::redact("postgres://bob:s3cret@db:5432/x and postgres://db/y"),
+            "postgres://bob:***@db:5432/x and postgres://db/y"
+        );
+    }
+}

@@ -1,0 +1,354 @@
+//! Choosing and starting a PostgreSQL server, and cutting per-test databases
+//! from a template that holds the schema.
+
+use super::container::{self, Container};
+use super::local::{self, LocalCluster};
+use super::{DbError, HARNESS_SQL, NAME_PREFIX, SCHEMA_SQL, redact};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How to get PostgreSQL (`--pg`, env `TOMBSTONE_PG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PgChoice {
+    /// url if one is given, else container if Docker answers and the image is
+    /// present, else a local cluster if PostgreSQL's binaries are found.
+    Auto,
+    Container,
+    Local,
+    Url,
+}
+
+#[derive(Clone, Debug)]
+pub struct PgOptions {
+    pub choice: PgChoice,
+    /// `--pg-url`, env `DATABASE_URL`.
+    pub url: Option<String>,
+    /// `--pg-image`, env `TOMBSTONE_PG_IMAGE`; default `postgres:15`.
+    pub image: String,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions { choice: PgChoice::Auto, url: None, image: container::DEFAULT_IMAGE.into() }
+    }
+}
+
+impl PgOptions {
+    /// The options the environment asks for, as the CLI and the tests read them.
+    pub fn from_env() -> Result<PgOptions, DbError> {
+        let choice = match std::env::var("TOMBSTONE_PG") {
+            Ok(value) => <PgChoice as clap::ValueEnum>::from_str(&value, true).map_err(|_| {
+                DbError::Unavailable(format!(
+                    "TOMBSTONE_PG='{value}' is not one of auto, container, local, url"
+                ))
+            })?,
+            Err(_) => PgChoice::Auto,
+        };
+        Ok(PgOptions {
+            choice,
+            url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+            image: std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| container::DEFAULT_IMAGE.into()),
+        })
+    }
+}
+
+enum Backend {
+    Local(LocalCluster),
+    Container(Container),
+    Url,
+}
+
+/// One PostgreSQL server per process; every test or worker gets its own
+/// database from it.
+pub struct Server {
+    backend: Backend,
+    admin: PgConnectOptions,
+    template: String,
+    owner: String,
+    next_database: AtomicU32,
+    description: String,
+}
+
+/// Marks our databases so reaping and dropping never touch anyone else's.
+fn owner_marker() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("tombstone-harness owner={}:{}", host.trim(), std::process::id())
+}
+
+impl Server {
+    pub async fn start(options: &PgOptions) -> Result<Server, DbError> {
+        let choice = match options.choice {
+            PgChoice::Auto => auto_choice(options)?,
+            other => other,
+        };
+        let (backend, admin) = match choice {
+            PgChoice::Url => {
+                let url = options.url.as_deref().ok_or_else(|| {
+                    DbError::Unavailable("--pg url needs --pg-url or DATABASE_URL".into())
+                })?;
+                let admin = PgConnectOptions::from_str(url).map_err(|e| {
+                    DbError::Unavailable(format!("--pg-url {}: {}", redact(url), redact(&e.to_string())))
+                })?;
+                (Backend::Url, admin)
+            }
+            PgChoice::Container => {
+                let (container, admin) = container::start(&options.image).await?;
+                (Backend::Container(container), admin)
+            }
+            PgChoice::Local | PgChoice::Auto => {
+                let bin = local::find_bin_dir().ok_or_else(|| {
+                    DbError::Unavailable(
+                        "--pg local: no PostgreSQL server binaries found (set TOMBSTONE_PG_BIN or install postgresql)".into(),
+                    )
+                })?;
+                let (cluster, admin) = local::start(&bin)?;
+                (Backend::Local(cluster), admin)
+            }
+        };
+        let mut server = Server {
+            backend,
+            admin,
+            template: String::new(),
+            owner: owner_marker(),
+            next_database: AtomicU32::new(0),
+            description: String::new(),
+        };
+        let version = server.wait_ready(Duration::from_secs(90)).await?;
+        server.description = server.describe(&version);
+        server.reap_databases().await;
+        server.template = server.create_template().await?;
+        Ok(server)
+    }
+
+    /// What was chosen, without credentials: printed once per process.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn describe(&self, version: &str) -> String {
+        match &self.backend {
+            Backend::Local(c) => format!("local cluster at {} ({version})", c.dir.display()),
+            Backend::Container(c) => format!("container {} from image {} ({version})", &c.id[..12.min(c.id.len())], c.image),
+            Backend::Url => format!(
+                "url {}:{} ({version})",
+                self.admin.get_host(),
+                self.admin.get_port()
+            ),
+        }
+    }
+
+    pub fn local_cluster(&self) -> Option<&LocalCluster> {
+        match &self.backend {
+            Backend::Local(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn container_id(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Container(c) => Some(&c.id),
+            _ => None,
+        }
+    }
+
+    pub async fn admin_connection(&self) -> Result<PgConnection, DbError> {
+        PgConnection::connect_with(&self.admin)
+            .await
+            .map_err(|e| DbError::query("connecting to the server", e))
+    }
+
+    /// Polls with a real query: a server that printed "ready" may still be
+    /// about to restart, and a local cluster may still be copying its files.
+    async fn wait_ready(&mut self, limit: Duration) -> Result<String, DbError> {
+        let started = Instant::now();
+        loop {
+            let error = match PgConnection::connect_with(&self.admin).await {
+                Ok(mut conn) => match sqlx::query_scalar::<_, String>("SELECT version()").fetch_one(&mut conn).await {
+                    Ok(v) => return Ok(v.split(" on ").next().unwrap_or(&v).to_string()),
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            let gave_up = started.elapsed() > limit;
+            if let Backend::Local(cluster) = &mut self.backend {
+                if gave_up || !cluster.may_come_up() {
+                    return Err(DbError::Unavailable(format!(
+                        "--pg local: the cluster did not start: {}",
+                        cluster.log_tail()
+                    )));
+                }
+            }
+            if gave_up {
+                return Err(DbError::Unavailable(format!(
+                    "PostgreSQL did not accept a query within {}s: {}",
+                    limit.as_secs(),
+                    redact(&error)
+                )));
+            }
+            // Readiness polling, not synchronisation: nothing else can be
+            // waited on until the server listens.
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn create_template(&self) -> Result<String, DbError> {
+        let name = format!("{NAME_PREFIX}{}_template", std::process::id());
+        let mut admin = self.admin_connection().await?;
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        admin.execute(AssertSqlSafe(drop)).await.map_err(|e| DbError::query("dropping an old template", e))?;
+        self.create_marked(&mut admin, &name, None).await?;
+        let mut conn = PgConnection::connect_with(&self.admin.clone().database(&name))
+            .await
+            .map_err(|e| DbError::query("connecting to the template", e))?;
+        conn.execute(SCHEMA_SQL).await.map_err(|e| DbError::query("loading fixtures/schema.sql", e))?;
+        conn.execute(HARNESS_SQL).await.map_err(|e| DbError::query("loading fixtures/harness.sql", e))?;
+        // A template must have no connections while it is cloned.
+        conn.close().await.map_err(|e| DbError::query("closing the template", e))?;
+        Ok(name)
+    }
+
+    async fn create_marked(&self, admin: &mut PgConnection, name: &str, template: Option<&str>) -> Result<(), DbError> {
+        let from = template.map(|t| format!(" TEMPLATE \"{t}\"")).unwrap_or_default();
+        let create = format!("CREATE DATABASE \"{name}\"{from}");
+        admin.execute(AssertSqlSafe(create)).await.map_err(|e| DbError::query(format!("creating database {name}"), e))?;
+        let comment = format!("COMMENT ON DATABASE \"{name}\" IS '{}'", self.owner.replace('\'', "''"));
+        admin.execute(AssertSqlSafe(comment)).await.map_err(|e| DbError::query("marking a database", e))?;
+        Ok(())
+    }
+
+    /// A fresh database holding the schema and nothing else.
+    pub async fn create_database(&self) -> Result<Database, DbError> {
+        let n = self.next_database.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{NAME_PREFIX}{}_{n}", std::process::id());
+        let mut admin = self.admin_connection().await?;
+        self.create_marked(&mut admin, &name, Some(&self.template)).await?;
+        let _ = admin.close().await;
+        Ok(Database {
+            options: self.admin.clone().database(&name),
+            admin: self.admin.clone(),
+            owner: self.owner.clone(),
+            name,
+            dropped: false,
+        })
+    }
+
+    /// Drops databases of ours left by killed processes on this host: the
+    /// name prefix and an owner marker naming a dead pid, nothing else.
+    async fn reap_databases(&self) {
+        let Ok(mut admin) = self.admin_connection().await else { return };
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE 'tombstone\\_harness\\_%'",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+        let host_prefix = self.owner.rsplit_once(':').map(|(h, _)| format!("{h}:")).unwrap_or_default();
+        for (name, comment) in rows {
+            let Some(pid) = comment.as_deref().and_then(|c| c.strip_prefix(&host_prefix)) else { continue };
+            let Ok(pid) = pid.parse::<i32>() else { continue };
+            // SAFETY: signal 0 only checks whether the process exists.
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                let _ = admin.execute(AssertSqlSafe(drop)).await;
+            }
+        }
+    }
+}
+
+/// How to reach one database; cheap to clone, owns no connection.
+#[derive(Clone, Debug)]
+pub struct Connector {
+    options: PgConnectOptions,
+    pub database: String,
+}
+
+impl Connector {
+    /// A connection whose `application_name` is `name` (for sessions, the
+    /// operation id that `DeletedRow` records).
+    pub async fn connect(&self, name: &str) -> Result<PgConnection, DbError> {
+        PgConnection::connect_with(&self.options.clone().application_name(name))
+            .await
+            .map_err(|e| DbError::query(format!("connecting to {}", self.database), e))
+    }
+}
+
+/// One database of ours; dropped when this value is.
+pub struct Database {
+    pub name: String,
+    options: PgConnectOptions,
+    admin: PgConnectOptions,
+    owner: String,
+    dropped: bool,
+}
+
+impl Database {
+    /// What engines and sessions need to open connections to this database.
+    pub fn connector(&self) -> Connector {
+        Connector { options: self.options.clone(), database: self.name.clone() }
+    }
+
+    pub async fn connect(&self, application_name: &str) -> Result<PgConnection, DbError> {
+        self.connector().connect(application_name).await
+    }
+
+    /// Drops the database if its marker is still ours.
+    pub async fn drop_database(mut self) -> Result<(), DbError> {
+        self.dropped = true;
+        drop_if_ours(&self.admin, &self.name, &self.owner).await
+    }
+}
+
+async fn drop_if_ours(admin: &PgConnectOptions, name: &str, owner: &str) -> Result<(), DbError> {
+    let mut conn = PgConnection::connect_with(admin).await.map_err(|e| DbError::query("connecting to drop a database", e))?;
+    let comment: Option<String> = sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+    )
+    .bind(name)
+    .fetch_optional(&mut conn)
+    .await
+    .map_err(|e| DbError::query("reading a database marker", e))?
+    .flatten();
+    if comment.as_deref() == Some(owner) {
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        conn.execute(AssertSqlSafe(drop)).await.map_err(|e| DbError::query(format!("dropping {name}"), e))?;
+    }
+    let _ = conn.close().await;
+    Ok(())
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // Drop cannot await; a short-lived runtime on its own thread works
+        // whether or not the caller is inside one.
+        let (admin, name, owner) = (self.admin.clone(), self.name.clone(), self.owner.clone());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(runtime) = runtime {
+                let _ = runtime.block_on(drop_if_ours(&admin, &name, &owner));
+            }
+        })
+        .join();
+    }
+}
+
+fn auto_choice(options: &PgOptions) -> Result<PgChoice, DbError> {
+    if options.url.is_some() {
+        return Ok(PgChoice::Url);
+    }
+    if container::docker_answers() && container::image_present(&options.image) {
+        return Ok(PgChoice::Container);
+    }
+    if local::find_bin_dir().is_some() {
+        return Ok(PgChoice::Local);
+    }
+    Err(DbError::Unavailable(format!(
+        "no PostgreSQL to use: give --pg-url/DATABASE_URL (url), start Docker with image {} present (container; `make pg-image` builds one), or install PostgreSQL's server binaries (local)",
+        options.image
+    )))
+}

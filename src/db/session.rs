@@ -1,0 +1,107 @@
+//! A session: one connection, owned by its own task, that runs one statement
+//! at a time. Sending returns at once, so the engine can ask the server who is
+//! blocked while a statement waits on a lock.
+
+use super::{Connector, DbError};
+use crate::operation::Value;
+use sqlx::postgres::PgConnection;
+use sqlx::{AssertSqlSafe, Connection, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+/// How a statement ended, as the server said it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepReply {
+    /// Rows affected (INSERT/UPDATE/DELETE) or returned (SELECT).
+    Rows(u64),
+    /// The server refused the statement with this SQLSTATE.
+    Error { sqlstate: String, message: String },
+    /// The connection broke: an infrastructure fault, never a finding.
+    Lost(String),
+}
+
+type Reply = Box<dyn FnOnce(StepReply) + Send>;
+
+struct Request {
+    sql: String,
+    binds: Vec<Value>,
+    reply: Reply,
+}
+
+pub struct Session {
+    pub pid: i32,
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+/// Limits every session runs under, so that no statement can hang a case.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+}
+
+impl Session {
+    pub async fn open(connector: &Connector, name: &str, limits: SessionLimits) -> Result<Session, DbError> {
+        let mut conn = connector.connect(name).await?;
+        let settings = format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}",
+            limits.statement_timeout_ms, limits.lock_timeout_ms
+        );
+        conn.execute(AssertSqlSafe(settings)).await.map_err(|e| DbError::query("session settings", e))?;
+        // PostgreSQL's own deadlock detection is slow and picks its victim by
+        // timing; the engine breaks cycles itself. Only a superuser may change
+        // this, so elsewhere the default (1 s) stays, still far above the
+        // engine's reaction time.
+        let _ = conn.execute("SET deadlock_timeout = '10min'").await;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| DbError::query("reading the backend pid", e))?;
+        let (requests, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(serve(conn, receiver));
+        Ok(Session { pid, requests })
+    }
+
+    /// Sends a statement; `reply` runs when the server answers (or the
+    /// connection is found broken).
+    pub fn send_with(&self, sql: &str, binds: Vec<Value>, reply: impl FnOnce(StepReply) + Send + 'static) {
+        let request = Request { sql: sql.to_string(), binds, reply: Box::new(reply) };
+        if let Err(mpsc::error::SendError(request)) = self.requests.send(request) {
+            (request.reply)(StepReply::Lost("session task ended".into()));
+        }
+    }
+
+    /// Sends a statement and waits for its reply.
+    pub async fn execute(&self, sql: &str, binds: Vec<Value>) -> StepReply {
+        let (sender, receiver) = oneshot::channel();
+        self.send_with(sql, binds, move |reply| {
+            let _ = sender.send(reply);
+        });
+        receiver.await.unwrap_or_else(|_| StepReply::Lost("session task ended".into()))
+    }
+}
+
+async fn serve(mut conn: PgConnection, mut requests: mpsc::UnboundedReceiver<Request>) {
+    while let Some(request) = requests.recv().await {
+        let mut query = sqlx::query(AssertSqlSafe(request.sql));
+        for value in request.binds {
+            query = match value {
+                Value::Uuid(u) => query.bind(u),
+                Value::Text(t) => query.bind(t),
+            };
+        }
+        let reply = match query.execute(&mut conn).await {
+            Ok(done) => StepReply::Rows(done.rows_affected()),
+            Err(sqlx::Error::Database(e)) => StepReply::Error {
+                sqlstate: e.code().map(|c| c.to_string()).unwrap_or_default(),
+                message: e.message().to_string(),
+            },
+            Err(other) => StepReply::Lost(super::redact(&other.to_string())),
+        };
+        let lost = matches!(reply, StepReply::Lost(_));
+        (request.reply)(reply);
+        if lost {
+            break;
+        }
+    }
+    let _ = conn.close().await;
+}

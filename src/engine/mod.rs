@@ -1,0 +1,266 @@
+//! The single executor: `Engine::run(case, implementation, chooser)` gives a
+//! `History`. Generated, exhaustive, replayed and stress runs all go through
+//! it, so a replay runs exactly the code that found the failure.
+//!
+//! At every choice point each in-flight session is either finished or
+//! confirmed blocked by one of ours ("settled"), so which sessions are
+//! runnable depends only on the schedule, never on timing. Must not know:
+//! oracles, proptest, how choices are made.
+
+mod program;
+mod settle;
+
+use crate::case::Case;
+use crate::chooser::{Chooser, ChooserError};
+use crate::db::{Connector, Control, DbError, Probe, Session, SessionLimits, StepReply};
+use crate::history::{Event, EventKind, History, OperationResult, Statement};
+use crate::implementation::Implementation;
+use crate::schedule::{Schedule, SessionId};
+use program::{Next, Program};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Every limit the engine works under, unit last.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A step not blocked by our sessions that runs longer than this is
+    /// cancelled and its case reported indeterminate (a lock held outside
+    /// the harness, a hung server).
+    pub step_wait_ms_max: u64,
+    /// How long to wait between asking the server who is blocked.
+    pub probe_interval_us: u64,
+    /// A schedule longer than this is a harness bug or a livelock.
+    pub choices_max: usize,
+    /// PostgreSQL's own backstop for any statement.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { step_wait_ms_max: 10_000, probe_interval_us: 500, choices_max: 400, statement_timeout_ms: 60_000 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Chooser(#[from] ChooserError),
+    #[error("implementation '{implementation}' has no script for {operation}")]
+    MissingOperation { implementation: String, operation: String },
+    #[error("the schedule reached choices_max = {0} choices without finishing (state: {1})")]
+    ChoicesMax(usize, String),
+}
+
+type Completion = (usize, u64, StepReply);
+
+/// Sessions, probe and seeding connection for one database, reused across
+/// cases (a reset is one round trip; a database per case would cost 30+ ms).
+pub struct Engine {
+    connector: Connector,
+    control: Control,
+    sessions: Vec<Option<Session>>,
+    probe: Probe,
+    limits: Limits,
+    generation: u64,
+    completions_tx: mpsc::UnboundedSender<Completion>,
+    completions: mpsc::UnboundedReceiver<Completion>,
+}
+
+/// The per-run state `run` threads through its helpers.
+pub(crate) struct Run<'a> {
+    programs: Vec<Program<'a>>,
+    events: Vec<Event>,
+    choice: usize,
+    /// Sessions the engine cancelled to break a lock cycle.
+    victims: Vec<usize>,
+}
+
+impl Engine {
+    pub async fn open(connector: Connector, limits: Limits) -> Result<Engine, DbError> {
+        let probe = Probe::open(&connector).await?;
+        let control = Control::open(&connector).await?;
+        let (completions_tx, completions) = mpsc::unbounded_channel();
+        Ok(Engine { connector, control, sessions: Vec::new(), probe, limits, generation: 0, completions_tx, completions })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    async fn ensure_sessions(&mut self, count: usize) -> Result<(), DbError> {
+        let limits = SessionLimits { statement_timeout_ms: self.limits.statement_timeout_ms, lock_timeout_ms: 0 };
+        if self.sessions.len() < count {
+            self.sessions.resize_with(count, || None);
+        }
+        for (i, slot) in self.sessions.iter_mut().enumerate().take(count) {
+            if slot.is_none() {
+                // The name is the operation id: DeletedRow's default stores it.
+                *slot = Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
+            }
+        }
+        Ok(())
+    }
+
+    fn session(&self, index: usize) -> &Session {
+        self.sessions[index].as_ref().expect("sessions are opened before a run")
+    }
+
+    pub async fn run(
+        &mut self,
+        case: &Case,
+        implementation: &Implementation,
+        chooser: &mut dyn Chooser,
+    ) -> Result<History, EngineError> {
+        let mut programs = Vec::new();
+        for op in &case.operations {
+            let script = implementation.script(op.action.kind()).ok_or_else(|| EngineError::MissingOperation {
+                implementation: implementation.name.clone(),
+                operation: op.action.kind().to_string(),
+            })?;
+            programs.push(Program::new(script, &op.action));
+        }
+        self.ensure_sessions(programs.len()).await?;
+        self.generation += 1;
+        self.control.seed(&case.world).await?;
+        let mut run = Run { programs, events: Vec::new(), choice: 0, victims: Vec::new() };
+        for (i, program) in run.programs.iter().enumerate() {
+            if let program::State::Done(result) = &program.state {
+                run.events.push(Event { choice: 0, session: SessionId::from_index(i), kind: EventKind::Finished(result.clone()) });
+            }
+        }
+        let mut schedule = Vec::new();
+        let outcome = self.drive(&mut run, chooser, &mut schedule).await;
+        if outcome.is_err() {
+            self.abandon(&mut run).await;
+        }
+        outcome?;
+        let results = run
+            .programs
+            .iter()
+            .map(|p| match &p.state {
+                program::State::Done(result) => result.clone(),
+                other => panic!("harness bug: a session ended the run in {other:?}"),
+            })
+            .collect();
+        let snapshot = self.control.snapshot().await?;
+        Ok(History { schedule: Schedule::new(schedule), events: run.events, results, snapshot })
+    }
+
+    /// The choice loop: settle, then let the chooser pick a runnable session.
+    async fn drive(&mut self, run: &mut Run<'_>, chooser: &mut dyn Chooser, schedule: &mut Vec<SessionId>) -> Result<(), EngineError> {
+        loop {
+            self.settle(run).await?;
+            let runnable: Vec<SessionId> = (0..run.programs.len())
+                .filter(|i| run.programs[*i].is_runnable())
+                .map(SessionId::from_index)
+                .collect();
+            if runnable.is_empty() {
+                if run.programs.iter().any(Program::is_in_flight) {
+                    // Settled with nobody runnable: every in-flight session
+                    // waits on another; settle breaks cycles, so this is a
+                    // wait on something outside the harness that timed out.
+                    continue;
+                }
+                return Ok(());
+            }
+            if schedule.len() >= self.limits.choices_max {
+                return Err(EngineError::ChoicesMax(self.limits.choices_max, describe(run)));
+            }
+            let chosen = chooser.choose(&runnable)?;
+            schedule.push(chosen);
+            run.choice = schedule.len();
+            self.send(run, chosen.index()).await?;
+        }
+    }
+
+    /// Sends the session's next statement (after a BEGIN, which never blocks).
+    async fn send(&mut self, run: &mut Run<'_>, index: usize) -> Result<(), EngineError> {
+        let session_id = SessionId::from_index(index);
+        let (statement, sql, binds, begin) = run.programs[index].next_statement();
+        if let Some(begin) = begin {
+            let sql = begin.to_string();
+            run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Sent(begin.clone()) });
+            let reply = self.session(index).execute(&sql, Vec::new()).await;
+            if let StepReply::Lost(why) = &reply {
+                return Err(DbError::Connection(format!("BEGIN on {session_id}: {why}")).into());
+            }
+            run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Completed { statement: begin, reply } });
+            run.programs[index].in_transaction = true;
+        }
+        run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Sent(statement) });
+        let (tx, generation) = (self.completions_tx.clone(), self.generation);
+        self.session(index).send_with(&sql, binds, move |reply| {
+            let _ = tx.send((index, generation, reply));
+        });
+        run.programs[index].mark_sent(Instant::now());
+        Ok(())
+    }
+
+    /// Records a reply and applies the script's rules; rolls back at once
+    /// when the operation ends inside a transaction, as the application would.
+    async fn complete(&mut self, run: &mut Run<'_>, index: usize, mut reply: StepReply) -> Result<(), EngineError> {
+        let session_id = SessionId::from_index(index);
+        let statement = match run.programs[index].position() {
+            program::Position::Commit => Statement::Commit,
+            program::Position::Step(i) => Statement::Step { index: i, name: run.programs[index].script.steps[i].name.clone() },
+        };
+        let was_victim = run.victims.contains(&index);
+        if was_victim {
+            run.victims.retain(|v| *v != index);
+            // What PostgreSQL itself would have said to one member of the cycle.
+            reply = StepReply::Error { sqlstate: "40P01".into(), message: "deadlock detected".into() };
+        }
+        let harness_timeout = matches!(&reply, StepReply::Error { sqlstate, .. } if sqlstate == "57014" || sqlstate == "55P03");
+        run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Completed { statement, reply: reply.clone() } });
+        if let StepReply::Lost(_) = reply {
+            self.sessions[index] = None;
+        }
+        match run.programs[index].on_reply(&reply, harness_timeout) {
+            Next::Continue => Ok(()),
+            Next::Finish { result, rollback } => {
+                if rollback {
+                    run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Sent(Statement::Rollback) });
+                    let reply = self.session(index).execute("ROLLBACK", Vec::new()).await;
+                    run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Completed { statement: Statement::Rollback, reply } });
+                }
+                run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Finished(result) });
+                Ok(())
+            }
+        }
+    }
+
+    /// After an error mid-run: cancel what is in flight and roll back, so the
+    /// next case starts from idle sessions.
+    async fn abandon(&mut self, run: &mut Run<'_>) {
+        for index in 0..run.programs.len() {
+            let Some(session) = self.sessions.get(index).and_then(Option::as_ref) else { continue };
+            if run.programs[index].is_in_flight() {
+                let _ = self.probe.cancel(session.pid).await;
+            }
+        }
+        for index in 0..run.programs.len() {
+            if let Some(session) = self.sessions.get(index).and_then(Option::as_ref) {
+                if let StepReply::Lost(_) = session.execute("ROLLBACK", Vec::new()).await {
+                    self.sessions[index] = None;
+                }
+            }
+        }
+        self.generation += 1;
+    }
+
+    fn step_wait_max(&self) -> Duration {
+        Duration::from_millis(self.limits.step_wait_ms_max)
+    }
+}
+
+fn describe(run: &Run<'_>) -> String {
+    let states: Vec<String> = run
+        .programs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{} {:?}", SessionId::from_index(i), p.state))
+        .collect();
+    states.join("; ")
+}

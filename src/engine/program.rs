@@ -1,0 +1,161 @@
+//! One session's program: the statements of its operation's script, the
+//! transaction around them, and the rules that turn replies into an outcome.
+//! The state machine is Idle → Sent → Blocked → (Idle | Done); every
+//! transition goes through a method here that checks it is legal.
+
+use crate::db::StepReply;
+use crate::history::{OperationResult, Statement};
+use crate::implementation::{Outcome, Script, Then};
+use crate::operation::{Action, Value};
+use crate::schedule::SessionId;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    Step(usize),
+    Commit,
+}
+
+#[derive(Debug)]
+pub enum State {
+    Idle(Position),
+    Sent { position: Position, since: Instant },
+    Blocked { position: Position, since: Instant, by: Vec<SessionId> },
+    Done(OperationResult),
+}
+
+/// What to do after a reply.
+pub enum Next {
+    Continue,
+    /// The operation is over; roll back first if a transaction is open.
+    Finish { result: OperationResult, rollback: bool },
+}
+
+pub struct Program<'a> {
+    pub script: &'a Script,
+    pub action: &'a Action,
+    pub state: State,
+    pub in_transaction: bool,
+}
+
+impl<'a> Program<'a> {
+    /// A refusal over the arguments ends the operation before any statement.
+    pub fn new(script: &'a Script, action: &'a Action) -> Program<'a> {
+        let refused = script.refusals.iter().find(|r| action.value(r.equal.0) == action.value(r.equal.1));
+        let state = match refused {
+            Some(refusal) => State::Done(OperationResult::Finished(refusal.outcome.clone())),
+            None => State::Idle(Position::Step(0)),
+        };
+        Program { script, action, state, in_transaction: false }
+    }
+
+    pub fn is_runnable(&self) -> bool {
+        matches!(self.state, State::Idle(_))
+    }
+
+    pub fn is_in_flight(&self) -> bool {
+        matches!(self.state, State::Sent { .. } | State::Blocked { .. })
+    }
+
+    /// The statement to send next, its SQL and binds, and whether a BEGIN
+    /// must go first.
+    pub fn next_statement(&self) -> (Statement, String, Vec<Value>, Option<Statement>) {
+        let State::Idle(position) = self.state else {
+            panic!("harness bug: next_statement on a session that is not idle: {:?}", self.state)
+        };
+        match position {
+            Position::Commit => (Statement::Commit, "COMMIT".into(), Vec::new(), None),
+            Position::Step(index) => {
+                let step = &self.script.steps[index];
+                let binds = step
+                    .parameters
+                    .iter()
+                    .map(|p| self.action.value(*p).expect("validated: the operation supplies every parameter"))
+                    .collect();
+                let begin = (self.script.transaction_from == Some(index))
+                    .then(|| Statement::Begin(self.script.isolation.sql().to_string()));
+                (Statement::Step { index, name: step.name.clone() }, step.sql.clone(), binds, begin)
+            }
+        }
+    }
+
+    pub fn mark_sent(&mut self, now: Instant) {
+        match self.state {
+            State::Idle(position) => self.state = State::Sent { position, since: now },
+            ref other => panic!("harness bug: send from {other:?}"),
+        }
+    }
+
+    pub fn mark_blocked(&mut self, by: Vec<SessionId>) {
+        match &self.state {
+            State::Sent { position, since } | State::Blocked { position, since, .. } => {
+                self.state = State::Blocked { position: *position, since: *since, by }
+            }
+            other => panic!("harness bug: blocked from {other:?}"),
+        }
+    }
+
+    pub fn mark_running(&mut self) {
+        if let State::Blocked { position, since, .. } = self.state {
+            self.state = State::Sent { position, since };
+        }
+    }
+
+    pub fn position(&self) -> Position {
+        match self.state {
+            State::Idle(p) | State::Sent { position: p, .. } | State::Blocked { position: p, .. } => p,
+            State::Done(_) => panic!("harness bug: a finished session has no position"),
+        }
+    }
+
+    /// Applies the script's rules to a reply and moves the state on.
+    pub fn on_reply(&mut self, reply: &StepReply, harness_timeout: bool) -> Next {
+        let position = self.position();
+        let next = match (reply, position) {
+            (StepReply::Lost(why), _) => {
+                return self.finish(OperationResult::Indeterminate(format!("connection lost: {why}")), false);
+            }
+            (StepReply::Error { .. }, _) if harness_timeout => {
+                let rollback = self.in_transaction;
+                return self.finish(OperationResult::Indeterminate("a step hit the harness's time limit".into()), rollback);
+            }
+            (StepReply::Rows(_), Position::Commit) => Then::Finish(Outcome::ok()),
+            (StepReply::Error { sqlstate, message }, Position::Commit) => {
+                Then::Finish(Outcome::unmapped(sqlstate, message))
+            }
+            (StepReply::Rows(rows), Position::Step(i)) => {
+                let step = &self.script.steps[i];
+                step.on_rows.iter().find(|(m, _)| m.matches(*rows)).map(|(_, t)| t.clone()).unwrap_or(Then::Continue)
+            }
+            (StepReply::Error { sqlstate, message }, Position::Step(i)) => {
+                let step = &self.script.steps[i];
+                step.on_error
+                    .iter()
+                    .find(|(code, _)| code == sqlstate)
+                    .map(|(_, t)| t.clone())
+                    .unwrap_or_else(|| Then::Finish(Outcome::unmapped(sqlstate, message)))
+            }
+        };
+        match (next, position) {
+            (Then::Finish(outcome), _) => {
+                let rollback = self.in_transaction && position != Position::Commit;
+                self.finish(OperationResult::Finished(outcome), rollback)
+            }
+            (Then::Continue, Position::Step(i)) if i + 1 < self.script.steps.len() => {
+                self.state = State::Idle(Position::Step(i + 1));
+                Next::Continue
+            }
+            (Then::Continue, Position::Step(_)) if self.in_transaction => {
+                self.state = State::Idle(Position::Commit);
+                Next::Continue
+            }
+            (Then::Continue, _) => self.finish(OperationResult::Finished(Outcome::ok()), false),
+        }
+    }
+
+    fn finish(&mut self, result: OperationResult, rollback: bool) -> Next {
+        self.state = State::Done(result.clone());
+        self.in_transaction = false;
+        Next::Finish { result, rollback }
+    }
+}

@@ -1,0 +1,112 @@
+//! What happened in one run of a case: every statement sent, every block and
+//! completion, each operation's result, and the final tables.
+//!
+//! Owns: the record the oracles judge and the story prints. Must not know:
+//! SQL connections or how the run was scheduled.
+
+use crate::db::{Snapshot, StepReply};
+use crate::implementation::Outcome;
+use crate::schedule::{Schedule, SessionId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How an operation ended. An indeterminate one (lost connection, a step
+/// that hit its time limit) is never judged, as in Jepsen's `info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperationResult {
+    Finished(Outcome),
+    Indeterminate(String),
+}
+
+impl fmt::Display for OperationResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OperationResult::Finished(o) => write!(f, "{o}"),
+            OperationResult::Indeterminate(why) => write!(f, "indeterminate ({why})"),
+        }
+    }
+}
+
+/// What a session sent: a step of its script, or a transaction boundary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Statement {
+    Step { index: usize, name: String },
+    Begin(String),
+    Commit,
+    Rollback,
+}
+
+impl fmt::Display for Statement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Statement::Step { name, .. } => f.write_str(name),
+            Statement::Begin(isolation) => write!(f, "BEGIN ISOLATION LEVEL {isolation}"),
+            Statement::Commit => f.write_str("COMMIT"),
+            Statement::Rollback => f.write_str("ROLLBACK"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Sent(Statement),
+    Blocked { by: Vec<SessionId> },
+    Completed { statement: Statement, reply: StepReply },
+    /// The engine found a lock cycle among our sessions and cancelled this
+    /// session's statement, which PostgreSQL then reports as 40P01.
+    DeadlockVictim { cycle: Vec<SessionId> },
+    Finished(OperationResult),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The schedule position whose choice led to this event (1-based).
+    pub choice: usize,
+    pub session: SessionId,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug)]
+pub struct History {
+    pub schedule: Schedule,
+    pub events: Vec<Event>,
+    /// Indexed by session: session `s1`'s operation is `op1`.
+    pub results: Vec<OperationResult>,
+    pub snapshot: Snapshot,
+}
+
+impl History {
+    pub fn is_indeterminate(&self) -> bool {
+        self.results.iter().any(|r| matches!(r, OperationResult::Indeterminate(_)))
+    }
+
+    /// Rows each completed step of `session` affected, with the choice that
+    /// sent it: which step wrote (or failed to write) a tombstone.
+    pub fn completed_steps(&self, session: SessionId) -> Vec<(usize, &Statement, &StepReply)> {
+        self.events
+            .iter()
+            .filter(|e| e.session == session)
+            .filter_map(|e| match &e.kind {
+                EventKind::Completed { statement, reply } => Some((e.choice, statement, reply)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A stable text form of everything observable, for determinism checks:
+    /// no pids, timings or XIDs.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("{}\n", self.schedule);
+        for event in &self.events {
+            text.push_str(&format!("{} {} {:?}\n", event.choice, event.session, event.kind));
+        }
+        for (i, result) in self.results.iter().enumerate() {
+            text.push_str(&format!("{} {result}\n", SessionId::from_index(i)));
+        }
+        text.push_str(&format!("{:?}\n", self.snapshot.live));
+        for t in &self.snapshot.tombstones {
+            text.push_str(&format!("{} {:?}\n", t.row, t.writer));
+        }
+        text
+    }
+}

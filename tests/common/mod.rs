@@ -1,0 +1,38 @@
+//! Shared by the integration-test binaries: one PostgreSQL server per test
+//! process (chosen by `TOMBSTONE_PG` / `DATABASE_URL` as the CLI chooses), and
+//! a fresh database for every test, so tests in parallel threads or nextest
+//! processes never see each other's rows.
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+use tombstone_harness::db::{Database, PgOptions, Server};
+use tombstone_harness::engine::{Engine, Limits};
+
+static SERVER: OnceLock<Arc<Server>> = OnceLock::new();
+
+/// The process's server, started on first use. It lives in a static, so it is
+/// never dropped: its watchdog stops it when the test process exits.
+pub fn server() -> Arc<Server> {
+    SERVER
+        .get_or_init(|| {
+            // Started on its own thread and runtime: tests call this from
+            // inside their own runtimes, which may not block.
+            std::thread::spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let options = PgOptions::from_env().unwrap_or_else(|e| panic!("{e}"));
+                let server = runtime.block_on(Server::start(&options)).unwrap_or_else(|e| panic!("{e}"));
+                eprintln!("tombstone-harness tests: PostgreSQL is {}", server.description());
+                Arc::new(server)
+            })
+            .join()
+            .expect("starting the test server")
+        })
+        .clone()
+}
+
+/// A fresh database (dropped with the value) and an engine on it.
+pub async fn engine() -> (Database, Engine) {
+    let database = server().create_database().await.unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::open(database.connector(), Limits::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    (database, engine)
+}
