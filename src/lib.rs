@@ -10,17 +10,24 @@
 //! - [`db`]: PostgreSQL servers, databases, sessions, the blocked probe.
 //! - [`engine`]: runs a case under a chooser and records a [`history`].
 //! - [`history`]: what happened, who wrote each tombstone, the final tables.
+//! - [`model`]: the intended behaviour, one action at a time; knows no SQL.
+//! - [`oracle`]: each invariant stated once; a verdict names rows, operations, steps.
 //! - [`table`]: the sequential outcome table of `make run`.
 
 pub mod case;
 pub mod chooser;
+pub mod counterexample;
 pub mod db;
 pub mod engine;
+pub mod explore;
+pub mod generate;
 pub mod history;
 pub mod implementation;
 #[cfg(feature = "loom-model")]
 pub mod loom_model;
+pub mod model;
 pub mod operation;
+pub mod oracle;
 pub mod schedule;
 pub mod table;
 pub mod world;

@@ -1,31 +1,31 @@
 #![cfg(feature = "loom-model")]
 //! The loom model of the tombstone recorder's locking protocol (issue 5).
 //!
-//! Two operations race over one user's two refresh tokens: `T` (the session signing out) and `U`
-//! (another session). Operation 1 is the sign-out (a single delete of `T`), operation 2 a password
-//! change (a bulk delete of every token). Each test explores every interleaving loom's preemption
-//! bound allows and asserts the set of outcomes: the tombstones left and the findings they show.
+//! Operations race over one user's two refresh tokens: `T` (the session signing out) and `U`
+//! (another session). A sign-out is a single delete of one token, `change-password-admin` a bulk
+//! delete of every token. Each test explores every interleaving loom's preemption bound allows and
+//! asserts the set of outcomes seen: the tombstones left (with their writers) and the findings.
 //!
 //! Run: `make loom`, or deeper: `LOOM_MAX_PREEMPTIONS=4 make loom`.
 
 use std::collections::BTreeSet;
 
 use tombstone_harness::loom_model::{
-    Exploration, Finding, History, Operation, OperationId, Outcome, RowKey, Scenario, Shape, Step,
-    StepResult, Tombstone, explore,
+    Finding, History, Operation, OperationId, Outcome, RowKey, Scenario, Shape, Step, StepResult,
+    Tombstone, explore,
 };
 
 const ROWS: &[&str] = &["T", "U"];
 
-fn sign_out(id: u32, shape: Shape) -> Operation {
+fn sign_out(id: u16, shape: Shape) -> Operation {
     Operation::single_delete(id, "T", shape)
 }
 
-fn password_change(id: u32, shape: Shape) -> Operation {
+fn password_change(id: u16, shape: Shape) -> Operation {
     Operation::bulk_delete(id, shape)
 }
 
-fn outcome(tombstones: &[(&'static str, u32)], findings: &[Finding]) -> Outcome {
+fn outcome(tombstones: &[(&'static str, u16)], findings: &[Finding]) -> Outcome {
     let mut tombstones: Vec<Tombstone> = tombstones
         .iter()
         .map(|&(row, operation)| Tombstone {
@@ -36,17 +36,20 @@ fn outcome(tombstones: &[(&'static str, u32)], findings: &[Finding]) -> Outcome 
     tombstones.sort();
     let mut findings = findings.to_vec();
     findings.sort();
-    Outcome { tombstones, findings }
+    Outcome {
+        tombstones,
+        findings,
+    }
 }
 
-fn duplicate(row: &'static str, operations: &[u32]) -> Finding {
+fn duplicate(row: &'static str, operations: &[u16]) -> Finding {
     Finding::DuplicateTombstone {
         row: RowKey(row),
         operations: operations.iter().map(|&id| OperationId(id)).collect(),
     }
 }
 
-fn the_1466_500(operation: u32, row: &'static str) -> Finding {
+fn the_1466_500(operation: u16, row: &'static str) -> Finding {
     Finding::SingleRecordFoundNoRow {
         operation: OperationId(operation),
         row: RowKey(row),
@@ -56,22 +59,28 @@ fn the_1466_500(operation: u32, row: &'static str) -> Finding {
 /// The invariant, checked inside loom on every interleaving: a violation panics there, and loom
 /// stops on the interleaving that broke it.
 fn exactly_one_tombstone_per_deleted_row(outcome: &Outcome) {
-    assert!(outcome.is_clean(), "the atomic shape broke the invariant: {outcome}");
+    assert!(
+        outcome.is_clean(),
+        "the atomic shape broke the invariant: {outcome}"
+    );
 }
 
 /// Explores `scenario` and asserts that the outcomes seen are exactly `expected`, each at least
 /// once: a missing one means the exploration never reached it, an extra one a new behaviour.
-fn check(scenario: Scenario, check_each: fn(&Outcome), expected: &[Outcome]) -> Exploration {
+fn check(scenario: Scenario, check_each: fn(&Outcome), expected: &[Outcome]) {
     let exploration = explore(&scenario, check_each);
-    println!("{scenario:?}\n{exploration}");
+    println!("{exploration}");
     let seen: BTreeSet<&Outcome> = exploration.outcomes.keys().collect();
     let expected: BTreeSet<&Outcome> = expected.iter().collect();
-    assert_eq!(seen, expected, "unexpected set of outcomes; the exploration:\n{exploration}");
+    // A preemption bound of 0 runs each operation to its end before the next starts: no race.
+    assert_eq!(
+        seen, expected,
+        "unexpected set of outcomes (is LOOM_MAX_PREEMPTIONS at least 1?); the exploration:\n{exploration}"
+    );
     assert!(
         exploration.interleavings > exploration.outcomes.len(),
         "too few interleavings to have raced anything:\n{exploration}"
     );
-    exploration
 }
 
 /// Stack Auth's `dev` paths: anomaly A (the #1466 500) and anomaly B (a duplicate), and the one
@@ -80,7 +89,10 @@ fn check(scenario: Scenario, check_each: fn(&Outcome), expected: &[Outcome]) -> 
 fn autocommit_sign_out_racing_a_password_change_can_500_and_can_duplicate() {
     let scenario = Scenario::new(
         ROWS,
-        &[sign_out(1, Shape::Autocommit), password_change(2, Shape::Autocommit)],
+        &[
+            sign_out(1, Shape::Autocommit),
+            password_change(2, Shape::Autocommit),
+        ],
     );
     check(
         scenario,
@@ -99,7 +111,10 @@ fn autocommit_sign_out_racing_a_password_change_can_500_and_can_duplicate() {
 fn autocommit_two_password_changes_can_duplicate_every_row() {
     let scenario = Scenario::new(
         ROWS,
-        &[password_change(1, Shape::Autocommit), password_change(2, Shape::Autocommit)],
+        &[
+            password_change(1, Shape::Autocommit),
+            password_change(2, Shape::Autocommit),
+        ],
     );
     check(
         scenario,
@@ -119,11 +134,20 @@ fn autocommit_two_password_changes_can_duplicate_every_row() {
 /// or the race was never explored.
 #[test]
 fn atomic_sign_out_racing_a_password_change_records_each_deleted_row_once() {
-    let scenario = Scenario::new(ROWS, &[sign_out(1, Shape::Atomic), password_change(2, Shape::Atomic)]);
+    let scenario = Scenario::new(
+        ROWS,
+        &[
+            sign_out(1, Shape::Atomic),
+            password_change(2, Shape::Atomic),
+        ],
+    );
     check(
         scenario,
         exactly_one_tombstone_per_deleted_row,
-        &[outcome(&[("T", 1), ("U", 2)], &[]), outcome(&[("T", 2), ("U", 2)], &[])],
+        &[
+            outcome(&[("T", 1), ("U", 2)], &[]),
+            outcome(&[("T", 2), ("U", 2)], &[]),
+        ],
     );
 }
 
@@ -131,12 +155,18 @@ fn atomic_sign_out_racing_a_password_change_records_each_deleted_row_once() {
 fn atomic_two_password_changes_record_each_deleted_row_once() {
     let scenario = Scenario::new(
         ROWS,
-        &[password_change(1, Shape::Atomic), password_change(2, Shape::Atomic)],
+        &[
+            password_change(1, Shape::Atomic),
+            password_change(2, Shape::Atomic),
+        ],
     );
     check(
         scenario,
         exactly_one_tombstone_per_deleted_row,
-        &[outcome(&[("T", 1), ("U", 1)], &[]), outcome(&[("T", 2), ("U", 2)], &[])],
+        &[
+            outcome(&[("T", 1), ("U", 1)], &[]),
+            outcome(&[("T", 2), ("U", 2)], &[]),
+        ],
     );
 }
 
@@ -144,7 +174,13 @@ fn atomic_two_password_changes_record_each_deleted_row_once() {
 /// no row, pre-#1466 a 500, or both record), in the atomic shape every order is.
 #[test]
 fn double_sign_out_is_never_clean_in_autocommit_and_always_clean_when_atomic() {
-    let autocommit = Scenario::new(ROWS, &[sign_out(1, Shape::Autocommit), sign_out(2, Shape::Autocommit)]);
+    let autocommit = Scenario::new(
+        ROWS,
+        &[
+            sign_out(1, Shape::Autocommit),
+            sign_out(2, Shape::Autocommit),
+        ],
+    );
     check(
         autocommit,
         |_| {},
@@ -154,7 +190,10 @@ fn double_sign_out_is_never_clean_in_autocommit_and_always_clean_when_atomic() {
             outcome(&[("T", 1), ("T", 2)], &[duplicate("T", &[1, 2])]),
         ],
     );
-    let atomic = Scenario::new(ROWS, &[sign_out(1, Shape::Atomic), sign_out(2, Shape::Atomic)]);
+    let atomic = Scenario::new(
+        ROWS,
+        &[sign_out(1, Shape::Atomic), sign_out(2, Shape::Atomic)],
+    );
     check(
         atomic,
         exactly_one_tombstone_per_deleted_row,
@@ -162,15 +201,44 @@ fn double_sign_out_is_never_clean_in_autocommit_and_always_clean_when_atomic() {
     );
 }
 
+/// Three operations at once: both sessions sign out while an admin changes the password. Every
+/// pairing of winners must be seen. The costliest test: it sets how deep CI can afford to go.
+#[test]
+fn atomic_two_sign_outs_racing_a_password_change_record_each_deleted_row_once() {
+    let scenario = Scenario::new(
+        ROWS,
+        &[
+            sign_out(1, Shape::Atomic),
+            Operation::single_delete(2, "U", Shape::Atomic),
+            password_change(3, Shape::Atomic),
+        ],
+    );
+    check(
+        scenario,
+        exactly_one_tombstone_per_deleted_row,
+        &[
+            outcome(&[("T", 1), ("U", 2)], &[]),
+            outcome(&[("T", 1), ("U", 3)], &[]),
+            outcome(&[("T", 3), ("U", 2)], &[]),
+            outcome(&[("T", 3), ("U", 3)], &[]),
+        ],
+    );
+}
+
 /// The oracle alone, on hand-built histories: each finding names its rows and operations.
 #[test]
 fn oracle_names_each_finding_with_its_rows_and_operations() {
-    let operations = [sign_out(1, Shape::Autocommit), password_change(2, Shape::Autocommit)];
-    let step = |operation: u32, step: Step, recorded: &[&'static str], deleted: &[&'static str]| StepResult {
-        operation: OperationId(operation),
-        step,
-        recorded: recorded.iter().map(|&row| RowKey(row)).collect(),
-        deleted: deleted.iter().map(|&row| RowKey(row)).collect(),
+    let operations = [
+        sign_out(1, Shape::Autocommit),
+        password_change(2, Shape::Autocommit),
+    ];
+    let step = |operation: u16, step: Step, recorded: &[&'static str], deleted: &[&'static str]| {
+        StepResult {
+            operation: OperationId(operation),
+            step,
+            recorded: recorded.iter().map(|&row| RowKey(row)).collect(),
+            deleted: deleted.iter().map(|&row| RowKey(row)).collect(),
+        }
     };
     // The sign-out found T gone; the password change recorded T twice (a bug the model cannot
     // make, written by hand), deleted T but never U, and left no tombstone for a row V it deleted.
@@ -196,35 +264,10 @@ fn oracle_names_each_finding_with_its_rows_and_operations() {
     assert_eq!(
         stories,
         [
-            "row V was deleted with no tombstone",
-            "row T has 2 tombstones, written by operations 2 and 2",
-            "row U is live but has a tombstone written by operation 2",
-            "operation 1 recorded 0 rows for row T at its record step (the #1466 500)",
+            "A (0 rows recorded → 500, #1466): op1's step \"record token\" recorded 0 rows for token T",
+            "B (duplicate tombstone): token T has 2 tombstones, written by op2 and op2",
+            "C (missing tombstone): token V was deleted with no tombstone",
+            "D (tombstone for a live row): token U is live but has tombstones written by op2",
         ]
-    );
-}
-
-/// Three operations at once (the most loom's thread limit leaves room for with the joining
-/// thread): both sessions signing out while the password changes. Every pairing of winners
-/// must be seen.
-#[test]
-fn atomic_two_sign_outs_racing_a_password_change_record_each_deleted_row_once() {
-    let scenario = Scenario::new(
-        ROWS,
-        &[
-            sign_out(1, Shape::Atomic),
-            Operation::single_delete(2, "U", Shape::Atomic),
-            password_change(3, Shape::Atomic),
-        ],
-    );
-    check(
-        scenario,
-        exactly_one_tombstone_per_deleted_row,
-        &[
-            outcome(&[("T", 1), ("U", 2)], &[]),
-            outcome(&[("T", 1), ("U", 3)], &[]),
-            outcome(&[("T", 3), ("U", 2)], &[]),
-            outcome(&[("T", 3), ("U", 3)], &[]),
-        ],
     );
 }

@@ -15,10 +15,24 @@ const IMPLEMENTATIONS: [&str; 3] = ["stack-auth-pre-1466", "stack-auth-post-1466
 
 /// The outcome, the rows deleted and the tombstones written, as one line.
 fn summary(world: &World, history: &History) -> String {
-    let deleted: Vec<String> =
-        world.rows().into_iter().filter(|r| !history.snapshot.live.contains(r)).map(|r| r.to_string()).collect();
-    let tombstones: Vec<String> = history.snapshot.tombstones.iter().map(|t| t.row.to_string()).collect();
-    format!("{} | deleted: {} | tombstones: {}", history.results[0], deleted.join(", "), tombstones.join(", "))
+    let deleted: Vec<String> = world
+        .rows()
+        .into_iter()
+        .filter(|r| !history.snapshot.live.contains(r))
+        .map(|r| r.to_string())
+        .collect();
+    let tombstones: Vec<String> = history
+        .snapshot
+        .tombstones
+        .iter()
+        .map(|t| t.row.to_string())
+        .collect();
+    format!(
+        "{} | deleted: {} | tombstones: {}",
+        history.results[0],
+        deleted.join(", "),
+        tombstones.join(", ")
+    )
 }
 
 /// What each operation does alone on the standard world, the same for all
@@ -29,14 +43,18 @@ fn expected(implementation: &str, action: &Action) -> &'static str {
         (_, Action::SignOut { .. }) => "200 | deleted: token t1 | tombstones: token t1",
         (_, Action::DeleteSession { .. }) => "200 | deleted: token t2 | tombstones: token t2",
         (_, Action::ChangePassword { .. }) => "200 | deleted: token t2 | tombstones: token t2",
-        (_, Action::ChangePasswordAdmin { .. }) => "200 | deleted: token t1, token t2 | tombstones: token t1, token t2",
+        (_, Action::ChangePasswordAdmin { .. }) => {
+            "200 | deleted: token t1, token t2 | tombstones: token t1, token t2"
+        }
         ("atomic", Action::DeleteUser { .. }) => {
             "200 | deleted: user u1, token t1, token t2, member u1 of team1 | tombstones: token t1, token t2, member u1 of team1, user u1"
         }
         (_, Action::DeleteUser { .. }) => {
             "200 | deleted: user u1, token t1, token t2, member u1 of team1 | tombstones: user u1, member u1 of team1, token t1, token t2"
         }
-        (_, Action::RevokeInvitation { .. }) => "200 | deleted: invitation inv1 | tombstones: invitation inv1",
+        (_, Action::RevokeInvitation { .. }) => {
+            "200 | deleted: invitation inv1 | tombstones: invitation inv1"
+        }
         // Stack Auth's team delete records invitations but never deletes them
         // (anomaly D, already visible without any concurrency).
         ("atomic", Action::DeleteTeam { .. }) => {
@@ -54,12 +72,19 @@ async fn every_operation_alone_gives_its_outcome_and_exact_tombstones() {
     let world = standard_world();
     for name in IMPLEMENTATIONS {
         let implementation = Implementation::load(name).unwrap();
-        let rows = solo_rows(&mut engine, &implementation, &world, &solo_actions()).await.unwrap();
+        let rows = solo_rows(&mut engine, &implementation, &world, &solo_actions())
+            .await
+            .unwrap();
         for row in rows {
             let got = summary(&world, &row.history);
             assert_eq!(got, expected(name, &row.action), "{name}: {}", row.action);
             for tombstone in &row.history.snapshot.tombstones {
-                assert_eq!(tombstone.writer, Some(OperationId(1)), "{name}: {} attributed", row.action);
+                assert_eq!(
+                    tombstone.writer,
+                    Some(OperationId(1)),
+                    "{name}: {} attributed",
+                    row.action
+                );
             }
         }
     }
@@ -69,9 +94,20 @@ async fn every_operation_alone_gives_its_outcome_and_exact_tombstones() {
 async fn a_tombstone_carries_the_deleted_rows_key_and_data() {
     let (_database, mut engine) = common::engine().await;
     let implementation = Implementation::load("stack-auth-post-1466").unwrap();
-    let case = Case::new(World::one_user(1), vec![Action::SignOut { user: UserId(1), token: TokenId(1) }]);
-    let history = engine.run(&case, &implementation, &mut Serial).await.unwrap();
-    let [tombstone] = history.snapshot.tombstones.as_slice() else { panic!("{:?}", history.snapshot) };
+    let case = Case::new(
+        World::one_user(1),
+        vec![Action::SignOut {
+            user: UserId(1),
+            token: TokenId(1),
+        }],
+    );
+    let history = engine
+        .run(&case, &implementation, &mut Serial)
+        .await
+        .unwrap();
+    let [tombstone] = history.snapshot.tombstones.as_slice() else {
+        panic!("{:?}", history.snapshot)
+    };
     assert_eq!(tombstone.row, RowKey::Token(TokenId(1)));
     let token = TokenId(1).uuid().to_string();
     assert_eq!(tombstone.primary_key["id"], token.as_str());
@@ -86,19 +122,40 @@ async fn a_tombstone_carries_the_deleted_rows_key_and_data() {
 #[tokio::test]
 async fn signing_out_twice() {
     let (_database, mut engine) = common::engine().await;
-    let sign_out = Action::SignOut { user: UserId(1), token: TokenId(1) };
+    let sign_out = Action::SignOut {
+        user: UserId(1),
+        token: TokenId(1),
+    };
     let case = Case::new(World::one_user(1), vec![sign_out.clone(), sign_out]);
     for (name, second) in [
-        ("stack-auth-pre-1466", "500 expected exactly one recorded refresh token"),
-        ("stack-auth-post-1466", "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"),
+        (
+            "stack-auth-pre-1466",
+            "500 expected exactly one recorded refresh token",
+        ),
+        (
+            "stack-auth-post-1466",
+            "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED",
+        ),
         ("atomic", "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"),
     ] {
         let implementation = Implementation::load(name).unwrap();
-        let history = engine.run(&case, &implementation, &mut Serial).await.unwrap();
+        let history = engine
+            .run(&case, &implementation, &mut Serial)
+            .await
+            .unwrap();
         assert_eq!(history.results[0].to_string(), "200", "{name}");
         assert_eq!(history.results[1].to_string(), second, "{name}");
-        let tombstones: Vec<_> = history.snapshot.tombstones.iter().map(|t| (t.row, t.writer)).collect();
-        assert_eq!(tombstones, vec![(RowKey::Token(TokenId(1)), Some(OperationId(1)))], "{name}");
+        let tombstones: Vec<_> = history
+            .snapshot
+            .tombstones
+            .iter()
+            .map(|t| (t.row, t.writer))
+            .collect();
+        assert_eq!(
+            tombstones,
+            vec![(RowKey::Token(TokenId(1)), Some(OperationId(1)))],
+            "{name}"
+        );
     }
 }
 
@@ -108,18 +165,44 @@ async fn signing_out_twice() {
 async fn double_revoke_and_double_user_delete() {
     let (_database, mut engine) = common::engine().await;
     let world = standard_world();
-    let revoke = Action::RevokeInvitation { team: TeamId(1), invitation: InvitationId(1) };
+    let revoke = Action::RevokeInvitation {
+        team: TeamId(1),
+        invitation: InvitationId(1),
+    };
     let delete_user = Action::DeleteUser { user: UserId(2) };
     for (name, revoke_again, delete_again) in [
-        ("stack-auth-pre-1466", "500 expected exactly one recorded invitation", "404 USER_NOT_FOUND"),
-        ("stack-auth-post-1466", "500 record to delete does not exist", "404 USER_NOT_FOUND"),
+        (
+            "stack-auth-pre-1466",
+            "500 expected exactly one recorded invitation",
+            "404 USER_NOT_FOUND",
+        ),
+        (
+            "stack-auth-post-1466",
+            "500 record to delete does not exist",
+            "404 USER_NOT_FOUND",
+        ),
         ("atomic", "404 INVITATION_NOT_FOUND", "404 USER_NOT_FOUND"),
     ] {
         let implementation = Implementation::load(name).unwrap();
-        let case = Case::new(world.clone(), vec![revoke.clone(), revoke.clone(), delete_user.clone(), delete_user.clone()]);
-        let history = engine.run(&case, &implementation, &mut Serial).await.unwrap();
+        let case = Case::new(
+            world.clone(),
+            vec![
+                revoke.clone(),
+                revoke.clone(),
+                delete_user.clone(),
+                delete_user.clone(),
+            ],
+        );
+        let history = engine
+            .run(&case, &implementation, &mut Serial)
+            .await
+            .unwrap();
         let results: Vec<String> = history.results.iter().map(ToString::to_string).collect();
-        assert_eq!(results, vec!["200", revoke_again, "200", delete_again], "{name}");
+        assert_eq!(
+            results,
+            vec!["200", revoke_again, "200", delete_again],
+            "{name}"
+        );
     }
 }
 
@@ -127,10 +210,20 @@ async fn double_revoke_and_double_user_delete() {
 async fn refusing_to_delete_the_current_session_runs_no_statement() {
     let (_database, mut engine) = common::engine().await;
     let implementation = Implementation::load("stack-auth-post-1466").unwrap();
-    let action = Action::DeleteSession { user: UserId(1), token: TokenId(1), current: TokenId(1) };
+    let action = Action::DeleteSession {
+        user: UserId(1),
+        token: TokenId(1),
+        current: TokenId(1),
+    };
     let case = Case::new(World::one_user(1), vec![action]);
-    let history = engine.run(&case, &implementation, &mut Serial).await.unwrap();
-    assert_eq!(history.results[0].to_string(), "400 CANNOT_DELETE_CURRENT_SESSION");
+    let history = engine
+        .run(&case, &implementation, &mut Serial)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.results[0].to_string(),
+        "400 CANNOT_DELETE_CURRENT_SESSION"
+    );
     assert!(history.schedule.choices.is_empty());
     assert!(history.snapshot.tombstones.is_empty());
 }

@@ -49,7 +49,11 @@ impl Chooser for Exhaustive {
             // A replayed prefix: the same case must offer the same options.
             Some(&(taken, options)) => {
                 if options != runnable.len() {
-                    return Err(ChooserError::Diverged { position: self.depth + 1, expected: options, found: runnable.len() });
+                    return Err(ChooserError::Diverged {
+                        position: self.depth + 1,
+                        expected: options,
+                        found: runnable.len(),
+                    });
                 }
                 taken
             }
@@ -77,8 +81,10 @@ mod tests {
             let mut left = [2, 2];
             let mut schedule = Vec::new();
             while left.iter().any(|l| *l > 0) {
-                let runnable: Vec<SessionId> =
-                    (0..2).filter(|i| left[*i] > 0).map(SessionId::from_index).collect();
+                let runnable: Vec<SessionId> = (0..2)
+                    .filter(|i| left[*i] > 0)
+                    .map(SessionId::from_index)
+                    .collect();
                 let s = exhaustive.choose(&runnable).unwrap();
                 left[s.index()] -= 1;
                 schedule.push(s.0);

@@ -13,7 +13,7 @@ pub use scripted::Scripted;
 
 use crate::schedule::SessionId;
 
-pub trait Chooser {
+pub trait Chooser: Send {
     /// Picks one of `runnable` (never empty, ascending).
     fn choose(&mut self, runnable: &[SessionId]) -> Result<SessionId, ChooserError>;
 }
@@ -21,11 +21,19 @@ pub trait Chooser {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChooserError {
     #[error("schedule choice {position} names {wanted}, but only {runnable} can run then")]
-    NotRunnable { position: usize, wanted: SessionId, runnable: String },
+    NotRunnable {
+        position: usize,
+        wanted: SessionId,
+        runnable: String,
+    },
     #[error(
         "nondeterminism: at choice {position} a replayed prefix offered {found} runnable sessions where it offered {expected} before"
     )]
-    Diverged { position: usize, expected: usize, found: usize },
+    Diverged {
+        position: usize,
+        expected: usize,
+        found: usize,
+    },
 }
 
 /// Runs each operation to the end before the next starts (`make run`'s

@@ -14,7 +14,11 @@ pub struct Preference {
 
 impl Preference {
     pub fn new(preferences: Vec<u8>) -> Preference {
-        Preference { preferences, position: 0, last: None }
+        Preference {
+            preferences,
+            position: 0,
+            last: None,
+        }
     }
 }
 

@@ -11,7 +11,10 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn new(schedule: Schedule) -> Scripted {
-        Scripted { schedule, position: 0 }
+        Scripted {
+            schedule,
+            position: 0,
+        }
     }
 }
 
@@ -28,7 +31,11 @@ impl Chooser for Scripted {
             Ok(wanted)
         } else {
             let names: Vec<String> = runnable.iter().map(ToString::to_string).collect();
-            Err(ChooserError::NotRunnable { position: position + 1, wanted, runnable: names.join(", ") })
+            Err(ChooserError::NotRunnable {
+                position: position + 1,
+                wanted,
+                runnable: names.join(", "),
+            })
         }
     }
 }

@@ -7,8 +7,8 @@
 //! labelled with its owner; the watchdog removes it however we exit, and the
 //! next start reaps those whose owner process is gone.
 
-use super::watchdog::{Watchdog, shell_quote};
 use super::DbError;
+use super::watchdog::{Watchdog, shell_quote};
 use sqlx::postgres::PgConnectOptions;
 use std::mem::ManuallyDrop;
 use std::process::Command;
@@ -35,8 +35,16 @@ fn hostname() -> String {
 }
 
 fn docker(args: &[&str]) -> Option<String> {
-    let output = Command::new("timeout").arg("20").arg("docker").args(args).output().ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    let output = Command::new("timeout")
+        .arg("20")
+        .arg("docker")
+        .args(args)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 /// Whether a Docker daemon answers at all.
@@ -52,7 +60,10 @@ pub fn image_present(image: &str) -> bool {
 fn split_image(image: &str) -> (String, String) {
     let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
     match image[slash..].rfind(':') {
-        Some(colon) => (image[..slash + colon].to_string(), image[slash + colon + 1..].to_string()),
+        Some(colon) => (
+            image[..slash + colon].to_string(),
+            image[slash + colon + 1..].to_string(),
+        ),
         None => (image.to_string(), "latest".to_string()),
     }
 }
@@ -73,8 +84,15 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
         .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
         .with_label(OWNER_LABEL, owner)
         .with_cmd([
-            "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
-            "full_page_writes=off", "-c", "max_connections=200",
+            "postgres",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
         ]);
     let handle = request.start().await.map_err(|e| {
         let hint = if image_present(image) {
@@ -85,7 +103,11 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
         DbError::Unavailable(format!("--pg container: starting {image} failed: {}{hint}", one_line(&e.to_string())))
     })?;
     let id = handle.id().to_string();
-    let watchdog = Watchdog::spawn("", &format!("docker rm -f -v {} >/dev/null 2>&1", shell_quote(&id)), None)?;
+    let watchdog = Watchdog::spawn(
+        "",
+        &format!("docker rm -f -v {} >/dev/null 2>&1", shell_quote(&id)),
+        None,
+    )?;
     let port = handle
         .get_host_port_ipv4(5432)
         .await
@@ -96,7 +118,12 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
         .username("postgres")
         .password("postgres")
         .database("postgres");
-    let container = Container { id, image: image.to_string(), _handle: ManuallyDrop::new(handle), _watchdog: watchdog };
+    let container = Container {
+        id,
+        image: image.to_string(),
+        _handle: ManuallyDrop::new(handle),
+        _watchdog: watchdog,
+    };
     Ok((container, options))
 }
 
@@ -109,12 +136,20 @@ fn one_line(text: &str) -> String {
 fn reap() {
     let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
     let filter = format!("label={OWNER_LABEL}");
-    let Some(list) = docker(&["ps", "-a", "--filter", &filter, "--format", &format]) else { return };
+    let Some(list) = docker(&["ps", "-a", "--filter", &filter, "--format", &format]) else {
+        return;
+    };
     let host = hostname();
     for line in list.lines() {
-        let Some((id, owner)) = line.split_once(' ') else { continue };
-        let Some((owner_host, pid)) = owner.rsplit_once(':') else { continue };
-        let Ok(pid) = pid.parse::<i32>() else { continue };
+        let Some((id, owner)) = line.split_once(' ') else {
+            continue;
+        };
+        let Some((owner_host, pid)) = owner.rsplit_once(':') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            continue;
+        };
         // SAFETY: signal 0 only checks whether the process exists.
         let alive = unsafe { libc::kill(pid, 0) == 0 };
         if owner_host == host && !alive {
@@ -134,8 +169,14 @@ impl Container {
 mod tests {
     #[test]
     fn image_names_split_at_the_tag() {
-        assert_eq!(super::split_image("postgres:15"), ("postgres".into(), "15".into()));
-        assert_eq!(super::split_image("reg:5000/pg"), ("reg:5000/pg".into(), "latest".into()));
+        assert_eq!(
+            super::split_image("postgres:15"),
+            ("postgres".into(), "15".into())
+        );
+        assert_eq!(
+            super::split_image("reg:5000/pg"),
+            ("reg:5000/pg".into(), "latest".into())
+        );
         assert_eq!(super::split_image("a/b:c"), ("a/b".into(), "c".into()));
     }
 }

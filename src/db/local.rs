@@ -52,7 +52,8 @@ pub fn find_bin_dir() -> Option<PathBuf> {
         return Some(bin);
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists())
+    std::env::split_paths(&path)
+        .find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists())
 }
 
 /// Root may not run PostgreSQL: pick the `postgres` user, else `nobody`.
@@ -72,9 +73,12 @@ fn unprivileged_user() -> Option<(u32, u32)> {
 }
 
 fn base_dir(user: Option<(u32, u32)>) -> Result<PathBuf, DbError> {
-    let uid = user.map(|(uid, _)| uid).unwrap_or_else(|| unsafe { libc::geteuid() });
+    let uid = user
+        .map(|(uid, _)| uid)
+        .unwrap_or_else(|| unsafe { libc::geteuid() });
     let base = std::env::temp_dir().join(format!("{NAME_PREFIX}local_{uid}"));
-    std::fs::create_dir_all(&base).map_err(|e| DbError::io(format!("creating {}", base.display()), e))?;
+    std::fs::create_dir_all(&base)
+        .map_err(|e| DbError::io(format!("creating {}", base.display()), e))?;
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(&base, Some(uid), Some(gid))
             .map_err(|e| DbError::io(format!("chown {}", base.display()), e))?;
@@ -83,7 +87,9 @@ fn base_dir(user: Option<(u32, u32)>) -> Result<PathBuf, DbError> {
 }
 
 fn run(command: &mut Command, what: &str) -> Result<String, DbError> {
-    let output = command.output().map_err(|e| DbError::io(what.to_string(), e))?;
+    let output = command
+        .output()
+        .map_err(|e| DbError::io(what.to_string(), e))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().last().unwrap_or("").trim().to_string();
@@ -102,7 +108,12 @@ fn as_user(command: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
 
 /// initdb into a private directory, then rename into place, so parallel
 /// test processes racing to make the template never see half of one.
-fn ensure_template(bin: &Path, base: &Path, major: &str, user: Option<(u32, u32)>) -> Result<PathBuf, DbError> {
+fn ensure_template(
+    bin: &Path,
+    base: &Path,
+    major: &str,
+    user: Option<(u32, u32)>,
+) -> Result<PathBuf, DbError> {
     let template = base.join(format!("template-{major}"));
     if template.join("PG_VERSION").exists() {
         return Ok(template);
@@ -111,7 +122,17 @@ fn ensure_template(bin: &Path, base: &Path, major: &str, user: Option<(u32, u32)
     let _ = std::fs::remove_dir_all(&scratch);
     let mut initdb = Command::new(bin.join("initdb"));
     initdb
-        .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "-D"])
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "-D",
+        ])
         .arg(&scratch);
     run(as_user(&mut initdb, user), "initdb")?;
     if std::fs::rename(&scratch, &template).is_err() {
@@ -126,7 +147,10 @@ pub fn start(bin: &Path) -> Result<(LocalCluster, PgConnectOptions), DbError> {
     let user = unprivileged_user();
     let base = base_dir(user)?;
     reap(&base);
-    let version = run(Command::new(bin.join("postgres")).arg("--version"), "postgres --version")?;
+    let version = run(
+        Command::new(bin.join("postgres")).arg("--version"),
+        "postgres --version",
+    )?;
     let major = version
         .split_whitespace()
         .nth(2)
@@ -137,7 +161,10 @@ pub fn start(bin: &Path) -> Result<(LocalCluster, PgConnectOptions), DbError> {
     let n = NEXT_CLUSTER.fetch_add(1, Ordering::Relaxed);
     let dir = base.join(format!("cluster-{}-{n}", std::process::id()));
     let data = dir.join("data");
-    let settings: Vec<String> = FAST_SETTINGS.iter().map(|s| format!("-c {}", shell_quote(s))).collect();
+    let settings: Vec<String> = FAST_SETTINGS
+        .iter()
+        .map(|s| format!("-c {}", shell_quote(s)))
+        .collect();
     let start = format!(
         "mkdir -p {dir} && cp -R {template} {data} && chmod 700 {data} || exit 1\n\
          {postgres} -D {data} -k {dir} {settings} >{dir}/postgres.log 2>&1 &\n\
@@ -158,7 +185,14 @@ pub fn start(bin: &Path) -> Result<(LocalCluster, PgConnectOptions), DbError> {
         .port(5432)
         .username("postgres")
         .database("postgres");
-    Ok((LocalCluster { dir, version, watchdog: watchdog }, options))
+    Ok((
+        LocalCluster {
+            dir,
+            version,
+            watchdog,
+        },
+        options,
+    ))
 }
 
 impl LocalCluster {
@@ -166,7 +200,14 @@ impl LocalCluster {
     /// never came up or went away.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
-        log.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
+        log.lines()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     /// The postmaster's pid, for fault-injection tests that kill it.
@@ -180,13 +221,20 @@ impl LocalCluster {
 /// with the harness). Only `cluster-<pid>-<n>` directories under our own base
 /// directory are ever touched.
 fn reap(base: &Path) {
-    let Ok(entries) = std::fs::read_dir(base) else { return };
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(owner) = name.strip_prefix("cluster-").and_then(|r| r.split('-').next()) else {
+        let Some(owner) = name
+            .strip_prefix("cluster-")
+            .and_then(|r| r.split('-').next())
+        else {
             continue;
         };
-        let Ok(owner) = owner.parse::<i32>() else { continue };
+        let Ok(owner) = owner.parse::<i32>() else {
+            continue;
+        };
         if process_alive(owner) {
             continue;
         }
@@ -210,7 +258,9 @@ impl LocalCluster {
     /// Whether the server may still come up: its watchdog waits and the
     /// postgres it started has not exited.
     pub(crate) fn may_come_up(&mut self) -> bool {
-        let pid = std::fs::read_to_string(self.dir.join("postgres.pid")).ok().and_then(|p| p.trim().parse::<i32>().ok());
+        let pid = std::fs::read_to_string(self.dir.join("postgres.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok());
         self.watchdog.is_alive() && pid.is_none_or(process_alive)
     }
 }

@@ -39,7 +39,10 @@ pub enum DbError {
     #[error("database: {context}: {message}")]
     Query { context: String, message: String },
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl DbError {
@@ -49,12 +52,19 @@ impl DbError {
                 context: context.into(),
                 message: format!("{} ({})", e.message(), e.code().unwrap_or_default()),
             },
-            other => DbError::Connection(format!("{}: {}", context.into(), redact(&other.to_string()))),
+            other => DbError::Connection(format!(
+                "{}: {}",
+                context.into(),
+                redact(&other.to_string())
+            )),
         }
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> DbError {
-        DbError::Io { context: context.into(), source }
+        DbError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 

@@ -14,13 +14,19 @@ pub struct Probe {
 impl Probe {
     pub async fn open(connector: &Connector) -> Result<Probe, DbError> {
         // Autocommit: inside a transaction pg_stat_activity would look stale.
-        Ok(Probe { conn: connector.connect("harness-probe").await? })
+        Ok(Probe {
+            conn: connector.connect("harness-probe").await?,
+        })
     }
 
     /// For each of `asked`, the sessions among `ours` that block it (empty:
     /// not blocked by us). A second waiter in a lock queue names the waiter
     /// ahead of it, not the holder; both are ours, so it still counts.
-    pub async fn blockers(&mut self, asked: &[i32], ours: &[i32]) -> Result<BTreeMap<i32, Vec<i32>>, DbError> {
+    pub async fn blockers(
+        &mut self,
+        asked: &[i32],
+        ours: &[i32],
+    ) -> Result<BTreeMap<i32, Vec<i32>>, DbError> {
         let rows: Vec<(i32, Vec<i32>)> =
             sqlx::query_as("SELECT pid, pg_blocking_pids(pid) FROM unnest($1::int[]) AS pid")
                 .bind(asked)
@@ -29,7 +35,12 @@ impl Probe {
                 .map_err(|e| DbError::query("probing for blocked sessions", e))?;
         Ok(rows
             .into_iter()
-            .map(|(pid, blockers)| (pid, blockers.into_iter().filter(|b| ours.contains(b)).collect()))
+            .map(|(pid, blockers)| {
+                (
+                    pid,
+                    blockers.into_iter().filter(|b| ours.contains(b)).collect(),
+                )
+            })
             .collect())
     }
 

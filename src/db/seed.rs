@@ -68,7 +68,9 @@ pub struct Control {
 
 impl Control {
     pub async fn open(connector: &Connector) -> Result<Control, DbError> {
-        Ok(Control { conn: connector.connect("harness-control").await? })
+        Ok(Control {
+            conn: connector.connect("harness-control").await?,
+        })
     }
 
     pub async fn seed(&mut self, world: &World) -> Result<(), DbError> {

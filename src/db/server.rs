@@ -32,7 +32,11 @@ pub struct PgOptions {
 
 impl Default for PgOptions {
     fn default() -> Self {
-        PgOptions { choice: PgChoice::Auto, url: None, image: container::DEFAULT_IMAGE.into() }
+        PgOptions {
+            choice: PgChoice::Auto,
+            url: None,
+            image: container::DEFAULT_IMAGE.into(),
+        }
     }
 }
 
@@ -50,7 +54,8 @@ impl PgOptions {
         Ok(PgOptions {
             choice,
             url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
-            image: std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| container::DEFAULT_IMAGE.into()),
+            image: std::env::var("TOMBSTONE_PG_IMAGE")
+                .unwrap_or_else(|_| container::DEFAULT_IMAGE.into()),
         })
     }
 }
@@ -75,7 +80,11 @@ pub struct Server {
 /// Marks our databases so reaping and dropping never touch anyone else's.
 fn owner_marker() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    format!("tombstone-harness owner={}:{}", host.trim(), std::process::id())
+    format!(
+        "tombstone-harness owner={}:{}",
+        host.trim(),
+        std::process::id()
+    )
 }
 
 impl Server {
@@ -90,7 +99,11 @@ impl Server {
                     DbError::Unavailable("--pg url needs --pg-url or DATABASE_URL".into())
                 })?;
                 let admin = PgConnectOptions::from_str(url).map_err(|e| {
-                    DbError::Unavailable(format!("--pg-url {}: {}", redact(url), redact(&e.to_string())))
+                    DbError::Unavailable(format!(
+                        "--pg-url {}: {}",
+                        redact(url),
+                        redact(&e.to_string())
+                    ))
                 })?;
                 (Backend::Url, admin)
             }
@@ -116,7 +129,14 @@ impl Server {
             next_database: AtomicU32::new(0),
             description: String::new(),
         };
-        let version = server.wait_ready(Duration::from_secs(90)).await?;
+        // A url names a server that is already up: fail fast. A container
+        // runs initdb first; a local cluster only copies a template.
+        let patience = match server.backend {
+            Backend::Url => Duration::from_secs(3),
+            Backend::Local(_) => Duration::from_secs(30),
+            Backend::Container(_) => Duration::from_secs(90),
+        };
+        let version = server.wait_ready(patience).await?;
         server.description = server.describe(&version);
         server.reap_databases().await;
         server.template = server.create_template().await?;
@@ -131,7 +151,11 @@ impl Server {
     fn describe(&self, version: &str) -> String {
         match &self.backend {
             Backend::Local(c) => format!("local cluster at {} ({version})", c.dir.display()),
-            Backend::Container(c) => format!("container {} from image {} ({version})", &c.id[..12.min(c.id.len())], c.image),
+            Backend::Container(c) => format!(
+                "container {} from image {} ({version})",
+                &c.id[..12.min(c.id.len())],
+                c.image
+            ),
             Backend::Url => format!(
                 "url {}:{} ({version})",
                 self.admin.get_host(),
@@ -144,6 +168,19 @@ impl Server {
         match &self.backend {
             Backend::Local(c) => Some(c),
             _ => None,
+        }
+    }
+
+    /// Kills the server abruptly (fault injection): SIGKILL to a local
+    /// postmaster, `docker kill` for a container. A url server is not ours.
+    pub fn kill(&self) -> bool {
+        match &self.backend {
+            Backend::Local(cluster) => cluster.postmaster_pid().is_some_and(|pid| {
+                // SAFETY: plain kill(2) of our own cluster's postmaster.
+                unsafe { libc::kill(pid, libc::SIGKILL) == 0 }
+            }),
+            Backend::Container(container) => container.kill(),
+            Backend::Url => false,
         }
     }
 
@@ -166,7 +203,10 @@ impl Server {
         let started = Instant::now();
         loop {
             let error = match PgConnection::connect_with(&self.admin).await {
-                Ok(mut conn) => match sqlx::query_scalar::<_, String>("SELECT version()").fetch_one(&mut conn).await {
+                Ok(mut conn) => match sqlx::query_scalar::<_, String>("SELECT version()")
+                    .fetch_one(&mut conn)
+                    .await
+                {
                     Ok(v) => return Ok(v.split(" on ").next().unwrap_or(&v).to_string()),
                     Err(e) => e.to_string(),
                 },
@@ -198,24 +238,49 @@ impl Server {
         let name = format!("{NAME_PREFIX}{}_template", std::process::id());
         let mut admin = self.admin_connection().await?;
         let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        admin.execute(AssertSqlSafe(drop)).await.map_err(|e| DbError::query("dropping an old template", e))?;
+        admin
+            .execute(AssertSqlSafe(drop))
+            .await
+            .map_err(|e| DbError::query("dropping an old template", e))?;
         self.create_marked(&mut admin, &name, None).await?;
         let mut conn = PgConnection::connect_with(&self.admin.clone().database(&name))
             .await
             .map_err(|e| DbError::query("connecting to the template", e))?;
-        conn.execute(SCHEMA_SQL).await.map_err(|e| DbError::query("loading fixtures/schema.sql", e))?;
-        conn.execute(HARNESS_SQL).await.map_err(|e| DbError::query("loading fixtures/harness.sql", e))?;
+        conn.execute(SCHEMA_SQL)
+            .await
+            .map_err(|e| DbError::query("loading fixtures/schema.sql", e))?;
+        conn.execute(HARNESS_SQL)
+            .await
+            .map_err(|e| DbError::query("loading fixtures/harness.sql", e))?;
         // A template must have no connections while it is cloned.
-        conn.close().await.map_err(|e| DbError::query("closing the template", e))?;
+        conn.close()
+            .await
+            .map_err(|e| DbError::query("closing the template", e))?;
         Ok(name)
     }
 
-    async fn create_marked(&self, admin: &mut PgConnection, name: &str, template: Option<&str>) -> Result<(), DbError> {
-        let from = template.map(|t| format!(" TEMPLATE \"{t}\"")).unwrap_or_default();
+    async fn create_marked(
+        &self,
+        admin: &mut PgConnection,
+        name: &str,
+        template: Option<&str>,
+    ) -> Result<(), DbError> {
+        let from = template
+            .map(|t| format!(" TEMPLATE \"{t}\""))
+            .unwrap_or_default();
         let create = format!("CREATE DATABASE \"{name}\"{from}");
-        admin.execute(AssertSqlSafe(create)).await.map_err(|e| DbError::query(format!("creating database {name}"), e))?;
-        let comment = format!("COMMENT ON DATABASE \"{name}\" IS '{}'", self.owner.replace('\'', "''"));
-        admin.execute(AssertSqlSafe(comment)).await.map_err(|e| DbError::query("marking a database", e))?;
+        admin
+            .execute(AssertSqlSafe(create))
+            .await
+            .map_err(|e| DbError::query(format!("creating database {name}"), e))?;
+        let comment = format!(
+            "COMMENT ON DATABASE \"{name}\" IS '{}'",
+            self.owner.replace('\'', "''")
+        );
+        admin
+            .execute(AssertSqlSafe(comment))
+            .await
+            .map_err(|e| DbError::query("marking a database", e))?;
         Ok(())
     }
 
@@ -224,7 +289,8 @@ impl Server {
         let n = self.next_database.fetch_add(1, Ordering::Relaxed);
         let name = format!("{NAME_PREFIX}{}_{n}", std::process::id());
         let mut admin = self.admin_connection().await?;
-        self.create_marked(&mut admin, &name, Some(&self.template)).await?;
+        self.create_marked(&mut admin, &name, Some(&self.template))
+            .await?;
         let _ = admin.close().await;
         Ok(Database {
             options: self.admin.clone().database(&name),
@@ -238,17 +304,30 @@ impl Server {
     /// Drops databases of ours left by killed processes on this host: the
     /// name prefix and an owner marker naming a dead pid, nothing else.
     async fn reap_databases(&self) {
-        let Ok(mut admin) = self.admin_connection().await else { return };
+        let Ok(mut admin) = self.admin_connection().await else {
+            return;
+        };
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE 'tombstone\\_harness\\_%'",
         )
         .fetch_all(&mut admin)
         .await
         .unwrap_or_default();
-        let host_prefix = self.owner.rsplit_once(':').map(|(h, _)| format!("{h}:")).unwrap_or_default();
+        let host_prefix = self
+            .owner
+            .rsplit_once(':')
+            .map(|(h, _)| format!("{h}:"))
+            .unwrap_or_default();
         for (name, comment) in rows {
-            let Some(pid) = comment.as_deref().and_then(|c| c.strip_prefix(&host_prefix)) else { continue };
-            let Ok(pid) = pid.parse::<i32>() else { continue };
+            let Some(pid) = comment
+                .as_deref()
+                .and_then(|c| c.strip_prefix(&host_prefix))
+            else {
+                continue;
+            };
+            let Ok(pid) = pid.parse::<i32>() else {
+                continue;
+            };
             // SAFETY: signal 0 only checks whether the process exists.
             if unsafe { libc::kill(pid, 0) } != 0 {
                 let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
@@ -287,7 +366,10 @@ pub struct Database {
 impl Database {
     /// What engines and sessions need to open connections to this database.
     pub fn connector(&self) -> Connector {
-        Connector { options: self.options.clone(), database: self.name.clone() }
+        Connector {
+            options: self.options.clone(),
+            database: self.name.clone(),
+        }
     }
 
     pub async fn connect(&self, application_name: &str) -> Result<PgConnection, DbError> {
@@ -302,7 +384,9 @@ impl Database {
 }
 
 async fn drop_if_ours(admin: &PgConnectOptions, name: &str, owner: &str) -> Result<(), DbError> {
-    let mut conn = PgConnection::connect_with(admin).await.map_err(|e| DbError::query("connecting to drop a database", e))?;
+    let mut conn = PgConnection::connect_with(admin)
+        .await
+        .map_err(|e| DbError::query("connecting to drop a database", e))?;
     let comment: Option<String> = sqlx::query_scalar(
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
     )
@@ -313,7 +397,9 @@ async fn drop_if_ours(admin: &PgConnectOptions, name: &str, owner: &str) -> Resu
     .flatten();
     if comment.as_deref() == Some(owner) {
         let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        conn.execute(AssertSqlSafe(drop)).await.map_err(|e| DbError::query(format!("dropping {name}"), e))?;
+        conn.execute(AssertSqlSafe(drop))
+            .await
+            .map_err(|e| DbError::query(format!("dropping {name}"), e))?;
     }
     let _ = conn.close().await;
     Ok(())
@@ -328,7 +414,9 @@ impl Drop for Database {
         // whether or not the caller is inside one.
         let (admin, name, owner) = (self.admin.clone(), self.name.clone(), self.owner.clone());
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime {
                 let _ = runtime.block_on(drop_if_ours(&admin, &name, &owner));
             }

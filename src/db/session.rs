@@ -40,13 +40,19 @@ pub struct SessionLimits {
 }
 
 impl Session {
-    pub async fn open(connector: &Connector, name: &str, limits: SessionLimits) -> Result<Session, DbError> {
+    pub async fn open(
+        connector: &Connector,
+        name: &str,
+        limits: SessionLimits,
+    ) -> Result<Session, DbError> {
         let mut conn = connector.connect(name).await?;
         let settings = format!(
             "SET statement_timeout = {}; SET lock_timeout = {}",
             limits.statement_timeout_ms, limits.lock_timeout_ms
         );
-        conn.execute(AssertSqlSafe(settings)).await.map_err(|e| DbError::query("session settings", e))?;
+        conn.execute(AssertSqlSafe(settings))
+            .await
+            .map_err(|e| DbError::query("session settings", e))?;
         // PostgreSQL's own deadlock detection is slow and picks its victim by
         // timing; the engine breaks cycles itself. Only a superuser may change
         // this, so elsewhere the default (1 s) stays, still far above the
@@ -63,8 +69,17 @@ impl Session {
 
     /// Sends a statement; `reply` runs when the server answers (or the
     /// connection is found broken).
-    pub fn send_with(&self, sql: &str, binds: Vec<Value>, reply: impl FnOnce(StepReply) + Send + 'static) {
-        let request = Request { sql: sql.to_string(), binds, reply: Box::new(reply) };
+    pub fn send_with(
+        &self,
+        sql: &str,
+        binds: Vec<Value>,
+        reply: impl FnOnce(StepReply) + Send + 'static,
+    ) {
+        let request = Request {
+            sql: sql.to_string(),
+            binds,
+            reply: Box::new(reply),
+        };
         if let Err(mpsc::error::SendError(request)) = self.requests.send(request) {
             (request.reply)(StepReply::Lost("session task ended".into()));
         }
@@ -76,7 +91,9 @@ impl Session {
         self.send_with(sql, binds, move |reply| {
             let _ = sender.send(reply);
         });
-        receiver.await.unwrap_or_else(|_| StepReply::Lost("session task ended".into()))
+        receiver
+            .await
+            .unwrap_or_else(|_| StepReply::Lost("session task ended".into()))
     }
 }
 

@@ -60,7 +60,11 @@ fn tombstone_row(table: &str, key: &serde_json::Value) -> Option<RowKey> {
     match table {
         "ProjectUser" => row_of(table, key_uuid(key, "projectUserId")?, None),
         "Team" => row_of(table, key_uuid(key, "teamId")?, None),
-        "TeamMember" => row_of(table, key_uuid(key, "teamId")?, key_uuid(key, "projectUserId")),
+        "TeamMember" => row_of(
+            table,
+            key_uuid(key, "teamId")?,
+            key_uuid(key, "projectUserId"),
+        ),
         _ => row_of(table, key_uuid(key, "id")?, None),
     }
 }
@@ -78,19 +82,30 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, DbError> {
         })?;
         live.insert(row);
     }
-    let rows: Vec<(String, serde_json::Value, Option<serde_json::Value>, Option<String>)> =
-        sqlx::query_as(TOMBSTONES_SQL)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| DbError::query("reading tombstones", e))?;
+    let rows: Vec<(
+        String,
+        serde_json::Value,
+        Option<serde_json::Value>,
+        Option<String>,
+    )> = sqlx::query_as(TOMBSTONES_SQL)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| DbError::query("reading tombstones", e))?;
     let mut tombstones = Vec::new();
     for (table, primary_key, data, writer) in rows {
         let row = tombstone_row(&table, &primary_key).ok_or_else(|| DbError::Query {
             context: "reading tombstones".into(),
             message: format!("a tombstone for {table} {primary_key} names no row of the world"),
         })?;
-        let writer = writer.and_then(|w| w.strip_prefix("op")?.parse().ok()).map(OperationId);
-        tombstones.push(TombstoneRow { row, writer, primary_key, data });
+        let writer = writer
+            .and_then(|w| w.strip_prefix("op")?.parse().ok())
+            .map(OperationId);
+        tombstones.push(TombstoneRow {
+            row,
+            writer,
+            primary_key,
+            data,
+        });
     }
     Ok(Snapshot { live, tombstones })
 }

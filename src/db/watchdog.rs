@@ -39,7 +39,9 @@ impl Watchdog {
         if let Some((uid, gid)) = as_user {
             command.uid(uid).gid(gid);
         }
-        let mut child = command.spawn().map_err(|e| DbError::io("starting the watchdog shell", e))?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| DbError::io("starting the watchdog shell", e))?;
         let stdin = child.stdin.take();
         Ok(Watchdog { stdin, child })
     }

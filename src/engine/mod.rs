@@ -13,7 +13,7 @@ mod settle;
 use crate::case::Case;
 use crate::chooser::{Chooser, ChooserError};
 use crate::db::{Connector, Control, DbError, Probe, Session, SessionLimits, StepReply};
-use crate::history::{Event, EventKind, History, OperationResult, Statement};
+use crate::history::{Event, EventKind, History, Statement};
 use crate::implementation::Implementation;
 use crate::schedule::{Schedule, SessionId};
 use program::{Next, Program};
@@ -37,7 +37,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { step_wait_ms_max: 10_000, probe_interval_us: 500, choices_max: 400, statement_timeout_ms: 60_000 }
+        Limits {
+            step_wait_ms_max: 10_000,
+            probe_interval_us: 500,
+            choices_max: 400,
+            statement_timeout_ms: 60_000,
+        }
     }
 }
 
@@ -48,7 +53,10 @@ pub enum EngineError {
     #[error(transparent)]
     Chooser(#[from] ChooserError),
     #[error("implementation '{implementation}' has no script for {operation}")]
-    MissingOperation { implementation: String, operation: String },
+    MissingOperation {
+        implementation: String,
+        operation: String,
+    },
     #[error("the schedule reached choices_max = {0} choices without finishing (state: {1})")]
     ChoicesMax(usize, String),
 }
@@ -82,7 +90,16 @@ impl Engine {
         let probe = Probe::open(&connector).await?;
         let control = Control::open(&connector).await?;
         let (completions_tx, completions) = mpsc::unbounded_channel();
-        Ok(Engine { connector, control, sessions: Vec::new(), probe, limits, generation: 0, completions_tx, completions })
+        Ok(Engine {
+            connector,
+            control,
+            sessions: Vec::new(),
+            probe,
+            limits,
+            generation: 0,
+            completions_tx,
+            completions,
+        })
     }
 
     pub fn limits(&self) -> Limits {
@@ -90,21 +107,27 @@ impl Engine {
     }
 
     async fn ensure_sessions(&mut self, count: usize) -> Result<(), DbError> {
-        let limits = SessionLimits { statement_timeout_ms: self.limits.statement_timeout_ms, lock_timeout_ms: 0 };
+        let limits = SessionLimits {
+            statement_timeout_ms: self.limits.statement_timeout_ms,
+            lock_timeout_ms: 0,
+        };
         if self.sessions.len() < count {
             self.sessions.resize_with(count, || None);
         }
         for (i, slot) in self.sessions.iter_mut().enumerate().take(count) {
             if slot.is_none() {
                 // The name is the operation id: DeletedRow's default stores it.
-                *slot = Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
+                *slot =
+                    Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
             }
         }
         Ok(())
     }
 
     fn session(&self, index: usize) -> &Session {
-        self.sessions[index].as_ref().expect("sessions are opened before a run")
+        self.sessions[index]
+            .as_ref()
+            .expect("sessions are opened before a run")
     }
 
     pub async fn run(
@@ -115,19 +138,30 @@ impl Engine {
     ) -> Result<History, EngineError> {
         let mut programs = Vec::new();
         for op in &case.operations {
-            let script = implementation.script(op.action.kind()).ok_or_else(|| EngineError::MissingOperation {
-                implementation: implementation.name.clone(),
-                operation: op.action.kind().to_string(),
+            let script = implementation.script(op.action.kind()).ok_or_else(|| {
+                EngineError::MissingOperation {
+                    implementation: implementation.name.clone(),
+                    operation: op.action.kind().to_string(),
+                }
             })?;
             programs.push(Program::new(script, &op.action));
         }
         self.ensure_sessions(programs.len()).await?;
         self.generation += 1;
         self.control.seed(&case.world).await?;
-        let mut run = Run { programs, events: Vec::new(), choice: 0, victims: Vec::new() };
+        let mut run = Run {
+            programs,
+            events: Vec::new(),
+            choice: 0,
+            victims: Vec::new(),
+        };
         for (i, program) in run.programs.iter().enumerate() {
             if let program::State::Done(result) = &program.state {
-                run.events.push(Event { choice: 0, session: SessionId::from_index(i), kind: EventKind::Finished(result.clone()) });
+                run.events.push(Event {
+                    choice: 0,
+                    session: SessionId::from_index(i),
+                    kind: EventKind::Finished(result.clone()),
+                });
             }
         }
         let mut schedule = Vec::new();
@@ -145,11 +179,21 @@ impl Engine {
             })
             .collect();
         let snapshot = self.control.snapshot().await?;
-        Ok(History { schedule: Schedule::new(schedule), events: run.events, results, snapshot })
+        Ok(History {
+            schedule: Schedule::new(schedule),
+            events: run.events,
+            results,
+            snapshot,
+        })
     }
 
     /// The choice loop: settle, then let the chooser pick a runnable session.
-    async fn drive(&mut self, run: &mut Run<'_>, chooser: &mut dyn Chooser, schedule: &mut Vec<SessionId>) -> Result<(), EngineError> {
+    async fn drive(
+        &mut self,
+        run: &mut Run<'_>,
+        chooser: &mut dyn Chooser,
+        schedule: &mut Vec<SessionId>,
+    ) -> Result<(), EngineError> {
         loop {
             self.settle(run).await?;
             let runnable: Vec<SessionId> = (0..run.programs.len())
@@ -166,7 +210,10 @@ impl Engine {
                 return Ok(());
             }
             if schedule.len() >= self.limits.choices_max {
-                return Err(EngineError::ChoicesMax(self.limits.choices_max, describe(run)));
+                return Err(EngineError::ChoicesMax(
+                    self.limits.choices_max,
+                    describe(run),
+                ));
             }
             let chosen = chooser.choose(&runnable)?;
             schedule.push(chosen);
@@ -181,15 +228,30 @@ impl Engine {
         let (statement, sql, binds, begin) = run.programs[index].next_statement();
         if let Some(begin) = begin {
             let sql = begin.to_string();
-            run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Sent(begin.clone()) });
+            run.events.push(Event {
+                choice: run.choice,
+                session: session_id,
+                kind: EventKind::Sent(begin.clone()),
+            });
             let reply = self.session(index).execute(&sql, Vec::new()).await;
             if let StepReply::Lost(why) = &reply {
                 return Err(DbError::Connection(format!("BEGIN on {session_id}: {why}")).into());
             }
-            run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Completed { statement: begin, reply } });
+            run.events.push(Event {
+                choice: run.choice,
+                session: session_id,
+                kind: EventKind::Completed {
+                    statement: begin,
+                    reply,
+                },
+            });
             run.programs[index].in_transaction = true;
         }
-        run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Sent(statement) });
+        run.events.push(Event {
+            choice: run.choice,
+            session: session_id,
+            kind: EventKind::Sent(statement),
+        });
         let (tx, generation) = (self.completions_tx.clone(), self.generation);
         self.session(index).send_with(&sql, binds, move |reply| {
             let _ = tx.send((index, generation, reply));
@@ -200,20 +262,38 @@ impl Engine {
 
     /// Records a reply and applies the script's rules; rolls back at once
     /// when the operation ends inside a transaction, as the application would.
-    async fn complete(&mut self, run: &mut Run<'_>, index: usize, mut reply: StepReply) -> Result<(), EngineError> {
+    async fn complete(
+        &mut self,
+        run: &mut Run<'_>,
+        index: usize,
+        mut reply: StepReply,
+    ) -> Result<(), EngineError> {
         let session_id = SessionId::from_index(index);
         let statement = match run.programs[index].position() {
             program::Position::Commit => Statement::Commit,
-            program::Position::Step(i) => Statement::Step { index: i, name: run.programs[index].script.steps[i].name.clone() },
+            program::Position::Step(i) => Statement::Step {
+                index: i,
+                name: run.programs[index].script.steps[i].name.clone(),
+            },
         };
         let was_victim = run.victims.contains(&index);
         if was_victim {
             run.victims.retain(|v| *v != index);
             // What PostgreSQL itself would have said to one member of the cycle.
-            reply = StepReply::Error { sqlstate: "40P01".into(), message: "deadlock detected".into() };
+            reply = StepReply::Error {
+                sqlstate: "40P01".into(),
+                message: "deadlock detected".into(),
+            };
         }
         let harness_timeout = matches!(&reply, StepReply::Error { sqlstate, .. } if sqlstate == "57014" || sqlstate == "55P03");
-        run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Completed { statement, reply: reply.clone() } });
+        run.events.push(Event {
+            choice: run.choice,
+            session: session_id,
+            kind: EventKind::Completed {
+                statement,
+                reply: reply.clone(),
+            },
+        });
         if let StepReply::Lost(_) = reply {
             self.sessions[index] = None;
         }
@@ -221,11 +301,26 @@ impl Engine {
             Next::Continue => Ok(()),
             Next::Finish { result, rollback } => {
                 if rollback {
-                    run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Sent(Statement::Rollback) });
+                    run.events.push(Event {
+                        choice: run.choice,
+                        session: session_id,
+                        kind: EventKind::Sent(Statement::Rollback),
+                    });
                     let reply = self.session(index).execute("ROLLBACK", Vec::new()).await;
-                    run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Completed { statement: Statement::Rollback, reply } });
+                    run.events.push(Event {
+                        choice: run.choice,
+                        session: session_id,
+                        kind: EventKind::Completed {
+                            statement: Statement::Rollback,
+                            reply,
+                        },
+                    });
                 }
-                run.events.push(Event { choice: run.choice, session: session_id, kind: EventKind::Finished(result) });
+                run.events.push(Event {
+                    choice: run.choice,
+                    session: session_id,
+                    kind: EventKind::Finished(result),
+                });
                 Ok(())
             }
         }
@@ -235,7 +330,9 @@ impl Engine {
     /// next case starts from idle sessions.
     async fn abandon(&mut self, run: &mut Run<'_>) {
         for index in 0..run.programs.len() {
-            let Some(session) = self.sessions.get(index).and_then(Option::as_ref) else { continue };
+            let Some(session) = self.sessions.get(index).and_then(Option::as_ref) else {
+                continue;
+            };
             if run.programs[index].is_in_flight() {
                 let _ = self.probe.cancel(session.pid).await;
             }

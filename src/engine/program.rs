@@ -19,8 +19,15 @@ pub enum Position {
 #[derive(Debug)]
 pub enum State {
     Idle(Position),
-    Sent { position: Position, since: Instant },
-    Blocked { position: Position, since: Instant, by: Vec<SessionId> },
+    Sent {
+        position: Position,
+        since: Instant,
+    },
+    Blocked {
+        position: Position,
+        since: Instant,
+        by: Vec<SessionId>,
+    },
     Done(OperationResult),
 }
 
@@ -28,7 +35,10 @@ pub enum State {
 pub enum Next {
     Continue,
     /// The operation is over; roll back first if a transaction is open.
-    Finish { result: OperationResult, rollback: bool },
+    Finish {
+        result: OperationResult,
+        rollback: bool,
+    },
 }
 
 pub struct Program<'a> {
@@ -41,12 +51,20 @@ pub struct Program<'a> {
 impl<'a> Program<'a> {
     /// A refusal over the arguments ends the operation before any statement.
     pub fn new(script: &'a Script, action: &'a Action) -> Program<'a> {
-        let refused = script.refusals.iter().find(|r| action.value(r.equal.0) == action.value(r.equal.1));
+        let refused = script
+            .refusals
+            .iter()
+            .find(|r| action.value(r.equal.0) == action.value(r.equal.1));
         let state = match refused {
             Some(refusal) => State::Done(OperationResult::Finished(refusal.outcome.clone())),
             None => State::Idle(Position::Step(0)),
         };
-        Program { script, action, state, in_transaction: false }
+        Program {
+            script,
+            action,
+            state,
+            in_transaction: false,
+        }
     }
 
     pub fn is_runnable(&self) -> bool {
@@ -61,7 +79,10 @@ impl<'a> Program<'a> {
     /// must go first.
     pub fn next_statement(&self) -> (Statement, String, Vec<Value>, Option<Statement>) {
         let State::Idle(position) = self.state else {
-            panic!("harness bug: next_statement on a session that is not idle: {:?}", self.state)
+            panic!(
+                "harness bug: next_statement on a session that is not idle: {:?}",
+                self.state
+            )
         };
         match position {
             Position::Commit => (Statement::Commit, "COMMIT".into(), Vec::new(), None),
@@ -70,40 +91,69 @@ impl<'a> Program<'a> {
                 let binds = step
                     .parameters
                     .iter()
-                    .map(|p| self.action.value(*p).expect("validated: the operation supplies every parameter"))
+                    .map(|p| {
+                        self.action
+                            .value(*p)
+                            .expect("validated: the operation supplies every parameter")
+                    })
                     .collect();
                 let begin = (self.script.transaction_from == Some(index))
                     .then(|| Statement::Begin(self.script.isolation.sql().to_string()));
-                (Statement::Step { index, name: step.name.clone() }, step.sql.clone(), binds, begin)
+                (
+                    Statement::Step {
+                        index,
+                        name: step.name.clone(),
+                    },
+                    step.sql.clone(),
+                    binds,
+                    begin,
+                )
             }
         }
     }
 
     pub fn mark_sent(&mut self, now: Instant) {
         match self.state {
-            State::Idle(position) => self.state = State::Sent { position, since: now },
+            State::Idle(position) => {
+                self.state = State::Sent {
+                    position,
+                    since: now,
+                }
+            }
             ref other => panic!("harness bug: send from {other:?}"),
         }
     }
 
     pub fn mark_blocked(&mut self, by: Vec<SessionId>) {
         match &self.state {
-            State::Sent { position, since } | State::Blocked { position, since, .. } => {
-                self.state = State::Blocked { position: *position, since: *since, by }
+            State::Sent { position, since }
+            | State::Blocked {
+                position, since, ..
+            } => {
+                self.state = State::Blocked {
+                    position: *position,
+                    since: *since,
+                    by,
+                }
             }
             other => panic!("harness bug: blocked from {other:?}"),
         }
     }
 
     pub fn mark_running(&mut self) {
-        if let State::Blocked { position, since, .. } = self.state {
+        if let State::Blocked {
+            position, since, ..
+        } = self.state
+        {
             self.state = State::Sent { position, since };
         }
     }
 
     pub fn position(&self) -> Position {
         match self.state {
-            State::Idle(p) | State::Sent { position: p, .. } | State::Blocked { position: p, .. } => p,
+            State::Idle(p)
+            | State::Sent { position: p, .. }
+            | State::Blocked { position: p, .. } => p,
             State::Done(_) => panic!("harness bug: a finished session has no position"),
         }
     }
@@ -113,11 +163,17 @@ impl<'a> Program<'a> {
         let position = self.position();
         let next = match (reply, position) {
             (StepReply::Lost(why), _) => {
-                return self.finish(OperationResult::Indeterminate(format!("connection lost: {why}")), false);
+                return self.finish(
+                    OperationResult::Indeterminate(format!("connection lost: {why}")),
+                    false,
+                );
             }
             (StepReply::Error { .. }, _) if harness_timeout => {
                 let rollback = self.in_transaction;
-                return self.finish(OperationResult::Indeterminate("a step hit the harness's time limit".into()), rollback);
+                return self.finish(
+                    OperationResult::Indeterminate("a step hit the harness's time limit".into()),
+                    rollback,
+                );
             }
             (StepReply::Rows(_), Position::Commit) => Then::Finish(Outcome::ok()),
             (StepReply::Error { sqlstate, message }, Position::Commit) => {
@@ -125,7 +181,11 @@ impl<'a> Program<'a> {
             }
             (StepReply::Rows(rows), Position::Step(i)) => {
                 let step = &self.script.steps[i];
-                step.on_rows.iter().find(|(m, _)| m.matches(*rows)).map(|(_, t)| t.clone()).unwrap_or(Then::Continue)
+                step.on_rows
+                    .iter()
+                    .find(|(m, _)| m.matches(*rows))
+                    .map(|(_, t)| t.clone())
+                    .unwrap_or(Then::Continue)
             }
             (StepReply::Error { sqlstate, message }, Position::Step(i)) => {
                 let step = &self.script.steps[i];

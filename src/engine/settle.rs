@@ -22,7 +22,9 @@ impl Engine {
                     confirmed.clear();
                 }
             }
-            let in_flight: Vec<usize> = (0..run.programs.len()).filter(|i| run.programs[*i].is_in_flight()).collect();
+            let in_flight: Vec<usize> = (0..run.programs.len())
+                .filter(|i| run.programs[*i].is_in_flight())
+                .collect();
             if in_flight.is_empty() {
                 return Ok(());
             }
@@ -51,15 +53,26 @@ impl Engine {
     /// Asks the server who is blocked; records a `Blocked` event whenever a
     /// session's set of blockers changes. A positive answer is re-checked by
     /// the caller draining completions before it trusts it.
-    async fn probe_in_flight(&mut self, run: &mut Run<'_>, in_flight: &[usize]) -> Result<BTreeSet<usize>, EngineError> {
+    async fn probe_in_flight(
+        &mut self,
+        run: &mut Run<'_>,
+        in_flight: &[usize],
+    ) -> Result<BTreeSet<usize>, EngineError> {
         let pids: Vec<i32> = in_flight.iter().map(|i| self.session(*i).pid).collect();
-        let ours: Vec<i32> = (0..run.programs.len()).map(|i| self.session(i).pid).collect();
+        let ours: Vec<i32> = (0..run.programs.len())
+            .map(|i| self.session(i).pid)
+            .collect();
         let blockers = self.probe.blockers(&pids, &ours).await?;
         let mut confirmed = BTreeSet::new();
         for (&index, pid) in in_flight.iter().zip(&pids) {
             let by: Vec<SessionId> = blockers
                 .get(pid)
-                .map(|b| b.iter().filter_map(|p| ours.iter().position(|o| o == p)).map(SessionId::from_index).collect())
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|p| ours.iter().position(|o| o == p))
+                        .map(SessionId::from_index)
+                        .collect()
+                })
                 .unwrap_or_default();
             let program = &mut run.programs[index];
             if by.is_empty() {
@@ -70,7 +83,11 @@ impl Engine {
             let changed = !matches!(&program.state, State::Blocked { by: old, .. } if *old == by);
             if changed {
                 program.mark_blocked(by.clone());
-                run.events.push(Event { choice: run.choice, session: SessionId::from_index(index), kind: EventKind::Blocked { by } });
+                run.events.push(Event {
+                    choice: run.choice,
+                    session: SessionId::from_index(index),
+                    kind: EventKind::Blocked { by },
+                });
             }
         }
         Ok(confirmed)
@@ -78,7 +95,11 @@ impl Engine {
 
     /// A step that is not waiting on us and has run past `step_wait_ms_max`
     /// is cancelled; its reply then makes the operation indeterminate.
-    async fn cancel_overdue(&mut self, run: &mut Run<'_>, in_flight: &[usize]) -> Result<(), EngineError> {
+    async fn cancel_overdue(
+        &mut self,
+        run: &mut Run<'_>,
+        in_flight: &[usize],
+    ) -> Result<(), EngineError> {
         let limit = self.step_wait_max();
         for &index in in_flight {
             if let State::Sent { since, .. } = run.programs[index].state {
@@ -95,20 +116,35 @@ impl Engine {
     /// If the blocked sessions wait on each other in a cycle, cancels the one
     /// whose statement closed it (the most recently sent), as PostgreSQL's
     /// deadlock detector would cancel one member, but deterministically.
-    async fn break_cycle(&mut self, run: &mut Run<'_>, in_flight: &[usize]) -> Result<bool, EngineError> {
+    async fn break_cycle(
+        &mut self,
+        run: &mut Run<'_>,
+        in_flight: &[usize],
+    ) -> Result<bool, EngineError> {
         let waits_on = |i: usize| -> Vec<usize> {
             match &run.programs[i].state {
                 State::Blocked { by, .. } => by.iter().map(|s| s.index()).collect(),
                 _ => Vec::new(),
             }
         };
-        let Some(cycle) = find_cycle(in_flight, waits_on) else { return Ok(false) };
-        let last_sent = |i: &usize| {
-            run.events.iter().rposition(|e| e.session == SessionId::from_index(*i) && matches!(e.kind, EventKind::Sent(_)))
+        let Some(cycle) = find_cycle(in_flight, waits_on) else {
+            return Ok(false);
         };
-        let victim = *cycle.iter().max_by_key(|i| last_sent(i)).expect("a cycle has members");
+        let last_sent = |i: &usize| {
+            run.events.iter().rposition(|e| {
+                e.session == SessionId::from_index(*i) && matches!(e.kind, EventKind::Sent(_))
+            })
+        };
+        let victim = *cycle
+            .iter()
+            .max_by_key(|i| last_sent(i))
+            .expect("a cycle has members");
         let members: Vec<SessionId> = cycle.iter().map(|i| SessionId::from_index(*i)).collect();
-        run.events.push(Event { choice: run.choice, session: SessionId::from_index(victim), kind: EventKind::DeadlockVictim { cycle: members } });
+        run.events.push(Event {
+            choice: run.choice,
+            session: SessionId::from_index(victim),
+            kind: EventKind::DeadlockVictim { cycle: members },
+        });
         run.victims.push(victim);
         let pid = self.session(victim).pid;
         self.probe.cancel(pid).await?;
@@ -120,7 +156,12 @@ impl Engine {
 /// A cycle in the waits-on graph restricted to `nodes` (depth-first; the
 /// graphs have at most a handful of sessions).
 fn find_cycle(nodes: &[usize], waits_on: impl Fn(usize) -> Vec<usize>) -> Option<Vec<usize>> {
-    fn visit(node: usize, path: &mut Vec<usize>, nodes: &[usize], waits_on: &dyn Fn(usize) -> Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        node: usize,
+        path: &mut Vec<usize>,
+        nodes: &[usize],
+        waits_on: &dyn Fn(usize) -> Vec<usize>,
+    ) -> Option<Vec<usize>> {
         if let Some(at) = path.iter().position(|p| *p == node) {
             return Some(path[at..].to_vec());
         }
@@ -133,7 +174,9 @@ fn find_cycle(nodes: &[usize], waits_on: impl Fn(usize) -> Vec<usize>) -> Option
         path.pop();
         None
     }
-    nodes.iter().find_map(|&start| visit(start, &mut Vec::new(), nodes, &waits_on))
+    nodes
+        .iter()
+        .find_map(|&start| visit(start, &mut Vec::new(), nodes, &waits_on))
 }
 
 #[cfg(test)]

@@ -18,10 +18,18 @@ pub fn server() -> Arc<Server> {
             // Started on its own thread and runtime: tests call this from
             // inside their own runtimes, which may not block.
             std::thread::spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 let options = PgOptions::from_env().unwrap_or_else(|e| panic!("{e}"));
-                let server = runtime.block_on(Server::start(&options)).unwrap_or_else(|e| panic!("{e}"));
-                eprintln!("tombstone-harness tests: PostgreSQL is {}", server.description());
+                let server = runtime
+                    .block_on(Server::start(&options))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                eprintln!(
+                    "tombstone-harness tests: PostgreSQL is {}",
+                    server.description()
+                );
                 Arc::new(server)
             })
             .join()
@@ -32,7 +40,31 @@ pub fn server() -> Arc<Server> {
 
 /// A fresh database (dropped with the value) and an engine on it.
 pub async fn engine() -> (Database, Engine) {
-    let database = server().create_database().await.unwrap_or_else(|e| panic!("{e}"));
-    let engine = Engine::open(database.connector(), Limits::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let database = server()
+        .create_database()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::open(database.connector(), Limits::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     (database, engine)
+}
+
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// One runtime for the synchronous proptest properties of a test binary
+/// (proptest has no async runner; each property blocks on this one).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// `engine()` for synchronous tests.
+pub fn blocking_engine() -> (Database, Engine) {
+    runtime().block_on(engine())
 }

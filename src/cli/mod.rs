@@ -1,0 +1,164 @@
+//! Command-line parsing, validation before any connection, and exit codes.
+
+mod run;
+
+use clap::{Args, Parser, Subcommand};
+use tombstone_harness::db::{PgChoice, PgOptions, Server};
+use tombstone_harness::implementation::{Implementation, Isolation};
+
+pub const EXIT_CLEAN: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "tombstone-harness",
+    version,
+    about = "Finds races in tombstone recorders on a real PostgreSQL"
+)]
+struct Cli {
+    #[command(flatten)]
+    pg: PgArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct PgArgs {
+    /// How to get PostgreSQL: auto = url if given, else container if Docker
+    /// has the image, else a local throwaway cluster.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "TOMBSTONE_PG",
+        default_value = "auto"
+    )]
+    pg: PgChoice,
+    /// An existing server; the harness creates and drops only its own databases.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pg_url: Option<String>,
+    /// The image for --pg container.
+    #[arg(
+        long,
+        global = true,
+        env = "TOMBSTONE_PG_IMAGE",
+        default_value = "postgres:15"
+    )]
+    pg_image: String,
+}
+
+#[derive(Args, Clone)]
+pub struct TargetArgs {
+    /// A shipped implementation (stack-auth-pre-1466, stack-auth-post-1466,
+    /// atomic) or an implementation file; repeatable. Default: all shipped.
+    #[arg(long = "implementation", short = 'i')]
+    implementations: Vec<String>,
+    /// Run every transaction at this isolation level instead of the file's.
+    #[arg(long, value_parser = Isolation::parse)]
+    isolation: Option<Isolation>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The main job: every operation of every implementation alone, as a table.
+    Run(run::RunArgs),
+}
+
+impl PgArgs {
+    pub fn options(&self) -> PgOptions {
+        PgOptions {
+            choice: self.pg,
+            url: self.pg_url.clone(),
+            image: self.pg_image.clone(),
+        }
+    }
+}
+
+impl TargetArgs {
+    /// Loads and validates every implementation before anything connects.
+    pub fn load(&self) -> anyhow::Result<Vec<Implementation>> {
+        let mut loaded = if self.implementations.is_empty() {
+            Implementation::shipped()
+        } else {
+            self.implementations
+                .iter()
+                .map(|n| Implementation::load(n))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if let Some(isolation) = self.isolation {
+            loaded = loaded.iter().map(|i| i.with_isolation(isolation)).collect();
+        }
+        Ok(loaded)
+    }
+}
+
+/// Starts the server and says which one was chosen, once.
+pub async fn start_server(pg: &PgArgs) -> anyhow::Result<Server> {
+    if pg.pg == PgChoice::Url && pg.pg_url.is_none() {
+        anyhow::bail!("--pg url needs --pg-url or DATABASE_URL");
+    }
+    let server = Server::start(&pg.options()).await?;
+    eprintln!("PostgreSQL: {}", server.description());
+    Ok(server)
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return EXIT_CLEAN;
+        }
+        Err(e) => {
+            // clap's message spans several lines; a usage error gets one.
+            let text = e.render().to_string();
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("For more information")
+                        && !l.starts_with("Usage:")
+                })
+                .collect();
+            eprintln!("{}", lines.join(" "));
+            return EXIT_ERROR;
+        }
+    };
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Run(args) => run::run(&cli.pg, args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the chain of contexts, outermost first.
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            EXIT_ERROR
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

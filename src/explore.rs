@@ -1,0 +1,131 @@
+//! The exhaustive mode: every schedule of a small case, blocking ones
+//! included, each judged by the oracles, printed as an outcome table.
+
+use crate::case::Case;
+use crate::chooser::Exhaustive;
+use crate::engine::{Engine, EngineError};
+use crate::history::{EventKind, History, Statement};
+use crate::implementation::Implementation;
+use crate::oracle::{self, Verdict};
+
+/// One explored schedule.
+pub struct Explored {
+    pub history: History,
+    pub verdict: Verdict,
+}
+
+/// Bounds of one exploration, unit last.
+#[derive(Clone, Copy, Debug)]
+pub struct ExploreLimits {
+    pub schedules_max: u64,
+}
+
+impl Default for ExploreLimits {
+    fn default() -> Self {
+        ExploreLimits {
+            schedules_max: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("more than schedules_max = {0} schedules; explore a smaller case")]
+    SchedulesMax(u64),
+}
+
+/// Runs every schedule of `case`; `progress` is called after each one.
+pub async fn explore(
+    engine: &mut Engine,
+    case: &Case,
+    implementation: &Implementation,
+    limits: ExploreLimits,
+    mut progress: impl FnMut(&Explored),
+) -> Result<Vec<Explored>, ExploreError> {
+    let mut chooser = Exhaustive::new();
+    let mut explored = Vec::new();
+    loop {
+        let history = engine.run(case, implementation, &mut chooser).await?;
+        let verdict = oracle::judge(case, &history);
+        let one = Explored { history, verdict };
+        progress(&one);
+        explored.push(one);
+        if !chooser.advance() {
+            return Ok(explored);
+        }
+        if chooser.runs() >= limits.schedules_max {
+            return Err(ExploreError::SchedulesMax(limits.schedules_max));
+        }
+    }
+}
+
+/// The order in which the sessions' statements that match `touches` ran,
+/// e.g. `s1:record token s2:record all tokens …`: how schedules that differ
+/// only in statements irrelevant to a question are grouped.
+pub fn statement_order(history: &History, touches: impl Fn(&str) -> bool) -> String {
+    let order: Vec<String> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Sent(Statement::Step { name, .. }) if touches(name) => {
+                Some(format!("{}:{name}", e.session))
+            }
+            _ => None,
+        })
+        .collect();
+    order.join(", ")
+}
+
+/// The outcome table: schedule → statuses, tombstones, verdict.
+pub fn render_table(explored: &[Explored]) -> String {
+    let mut out = String::from("schedule | statuses | tombstones (writer) | verdict\n");
+    for one in explored {
+        let statuses: Vec<String> = one
+            .history
+            .results
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let tombstones: Vec<String> = one
+            .history
+            .snapshot
+            .tombstones
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({})",
+                    t.row,
+                    t.writer.map(|w| w.to_string()).unwrap_or("?".into())
+                )
+            })
+            .collect();
+        let verdict = if one.verdict.is_clean() {
+            "clean".to_string()
+        } else {
+            let names: Vec<String> = one
+                .verdict
+                .violations
+                .iter()
+                .map(|v| match v.anomaly {
+                    Some(a) => format!("{} [{a}]", v.invariant),
+                    None => v.invariant.to_string(),
+                })
+                .collect();
+            names.join(", ")
+        };
+        out.push_str(&format!(
+            "{} | {} | {} | {}\n",
+            one.history.schedule,
+            statuses.join("; "),
+            if tombstones.is_empty() {
+                "-".into()
+            } else {
+                tombstones.join(", ")
+            },
+            verdict
+        ));
+    }
+    out
+}

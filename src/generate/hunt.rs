@@ -1,0 +1,210 @@
+//! A hunt: proptest generates cases, the engine runs each under the schedule
+//! its preferences describe, the oracles judge, and a failure is shrunk while
+//! it keeps violating what was first found (so shrinking cannot wander from a
+//! duplicate tombstone to some other anomaly).
+//!
+//! proptest has no async runner: the property blocks on one tokio runtime,
+//! reused for every case.
+
+use super::strategy::{Bounds, CaseSeed, case_seed};
+use crate::case::Case;
+use crate::chooser::Preference;
+use crate::engine::{Engine, EngineError};
+use crate::history::History;
+use crate::implementation::Implementation;
+use crate::operation::OperationKind;
+use crate::oracle::{self, Anomaly, Invariant, Verdict};
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
+use std::cell::RefCell;
+
+/// What counts as a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Any violation; shrinking keeps the first one's invariant and anomaly.
+    Any,
+    /// Only this invariant (and anomaly, if given).
+    Only(Invariant, Option<Anomaly>),
+}
+
+impl Target {
+    fn matches(self, verdict: &Verdict) -> Option<Target> {
+        verdict.violations.iter().find_map(|v| {
+            let this = Target::Only(v.invariant, v.anomaly);
+            match self {
+                Target::Any => Some(this),
+                Target::Only(invariant, None) if invariant == v.invariant => Some(this),
+                Target::Only(..) if self == this => Some(this),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// A hunt's settings. `Hunt::from_env` honours proptest's usual variables
+/// (`PROPTEST_CASES`, `PROPTEST_RNG_SEED`, `PROPTEST_MAX_SHRINK_ITERS`, …).
+#[derive(Clone, Debug)]
+pub struct Hunt {
+    pub cases: u32,
+    pub seed: u64,
+    pub bounds: Bounds,
+    pub max_shrink_iters: u32,
+}
+
+impl Hunt {
+    /// `cases` and `seed` unless the environment says otherwise.
+    pub fn from_env(cases: u32, seed: u64) -> Hunt {
+        let config = Config::default();
+        let env = |name: &str| std::env::var(name).ok();
+        Hunt {
+            cases: env("PROPTEST_CASES")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(cases),
+            seed: match config.rng_seed {
+                RngSeed::Fixed(seed) => seed,
+                RngSeed::Random => seed,
+            },
+            bounds: Bounds::default(),
+            max_shrink_iters: env("PROPTEST_MAX_SHRINK_ITERS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2_000),
+        }
+    }
+}
+
+/// A shrunk failure, replayed once more to have its history.
+#[derive(Debug)]
+pub struct Found {
+    pub case: Case,
+    pub history: History,
+    pub verdict: Verdict,
+    pub target: Target,
+    pub cases_run: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HuntError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("proptest aborted: {0}")]
+    Aborted(String),
+}
+
+/// After proptest's shrinking, our own passes: replace an operation with a
+/// simpler kind (a user's password change by the admin's, which needs no
+/// kept token), and drop tokens, until none still fails. proptest shrinks
+/// each value on its own and cannot make these moves.
+fn simplify(
+    mut seed: CaseSeed,
+    mut fails: impl FnMut(&CaseSeed) -> Result<bool, EngineError>,
+) -> Result<CaseSeed, EngineError> {
+    'improve: loop {
+        for candidate in seed.simpler() {
+            if fails(&candidate)? {
+                seed = candidate;
+                continue 'improve;
+            }
+        }
+        return Ok(seed);
+    }
+}
+
+struct Shared<'e> {
+    engine: &'e mut Engine,
+    infrastructure: Option<EngineError>,
+    target: Target,
+    cases_run: u32,
+}
+
+impl Hunt {
+    pub fn run(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        engine: &mut Engine,
+        implementation: &Implementation,
+        target: Target,
+    ) -> Result<Option<Found>, HuntError> {
+        let kinds: Vec<OperationKind> = implementation.operations.keys().copied().collect();
+        let strategy = case_seed(self.bounds, &kinds);
+        let config = Config {
+            cases: self.cases,
+            rng_seed: RngSeed::Fixed(self.seed),
+            max_shrink_iters: self.max_shrink_iters,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let shared = RefCell::new(Shared {
+            engine,
+            infrastructure: None,
+            target,
+            cases_run: 0,
+        });
+        let result = TestRunner::new(config).run(&strategy, |seed: CaseSeed| {
+            let mut shared = shared.borrow_mut();
+            if shared.infrastructure.is_some() {
+                return Ok(());
+            }
+            shared.cases_run += 1;
+            let (case, preferences) = seed.resolve();
+            let run = runtime.block_on(shared.engine.run(
+                &case,
+                implementation,
+                &mut Preference::new(preferences),
+            ));
+            let history = match run {
+                Ok(history) => history,
+                Err(e) => {
+                    shared.infrastructure = Some(e);
+                    return Ok(());
+                }
+            };
+            let verdict = oracle::judge(&case, &history);
+            match shared.target.matches(&verdict) {
+                Some(found) => {
+                    // From now on shrink towards this same failure.
+                    shared.target = found;
+                    Err(TestCaseError::fail(verdict.to_string()))
+                }
+                None => Ok(()),
+            }
+        });
+        let Shared {
+            engine,
+            infrastructure,
+            target,
+            cases_run,
+        } = shared.into_inner();
+        if let Some(e) = infrastructure {
+            return Err(e.into());
+        }
+        match result {
+            Ok(()) => Ok(None),
+            Err(TestError::Fail(_, seed)) => {
+                let seed = simplify(seed, |candidate| {
+                    let (case, preferences) = candidate.resolve();
+                    let history = runtime.block_on(engine.run(
+                        &case,
+                        implementation,
+                        &mut Preference::new(preferences),
+                    ))?;
+                    Ok(target.matches(&oracle::judge(&case, &history)).is_some())
+                })?;
+                let (case, preferences) = seed.resolve();
+                let history = runtime.block_on(engine.run(
+                    &case,
+                    implementation,
+                    &mut Preference::new(preferences),
+                ))?;
+                let verdict = oracle::judge(&case, &history);
+                Ok(Some(Found {
+                    case,
+                    history,
+                    verdict,
+                    target,
+                    cases_run,
+                }))
+            }
+            Err(TestError::Abort(why)) => Err(HuntError::Aborted(why.to_string())),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Generation and shrinking with proptest: the only user of proptest in `src/`.
+//! `strategy` makes cases; `hunt` runs them through the engine and shrinks a
+//! failure to a minimal case that violates the same thing.
+
+mod hunt;
+mod strategy;
+
+pub use hunt::{Found, Hunt, HuntError, Target};
+pub use strategy::{Bounds, CaseSeed, OperationSeed, case_seed};

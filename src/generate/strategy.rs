@@ -1,0 +1,365 @@
+//! proptest strategies: worlds, concurrent operations and schedules.
+//!
+//! A generated value is a `CaseSeed` of small numbers that is resolved against
+//! its own world, so every shrink (fewer users, fewer tokens, fewer
+//! operations, smaller preferences) still names rows that exist or, on
+//! purpose, ones that are gone. Shrinking preferences towards 0 removes
+//! context switches (see `chooser::Preference`).
+
+use crate::case::Case;
+use crate::operation::{Action, OperationKind};
+use crate::world::{InvitationId, Team, TeamId, TokenId, User, UserId, World};
+use proptest::prelude::*;
+
+/// An operation before resolution: indexes into the world, taken modulo.
+#[derive(Clone, Debug)]
+pub enum OperationSeed {
+    SignOut { user: u8, token: u8 },
+    ChangePasswordAdmin { user: u8 },
+    ChangePassword { user: u8, current: u8 },
+    SignIn { user: u8 },
+    DeleteSession { user: u8, token: u8, current: u8 },
+    DeleteUser { user: u8 },
+    RevokeInvitation { team: u8, invitation: u8 },
+    DeleteTeam { team: u8 },
+}
+
+#[derive(Clone, Debug)]
+pub struct CaseSeed {
+    /// Tokens per user; the number of users is its length.
+    pub tokens: Vec<u8>,
+    /// Per team: which users are members (bit i = user i) and how many invitations.
+    pub teams: Vec<(u8, u8)>,
+    pub operations: Vec<OperationSeed>,
+    pub preferences: Vec<u8>,
+}
+
+/// Bounds of generation, unit last.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    pub users_max: usize,
+    pub tokens_per_user_max: u8,
+    pub teams_max: usize,
+    pub operations_min: usize,
+    pub operations_max: usize,
+    pub preferences_max: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            users_max: 3,
+            tokens_per_user_max: 4,
+            teams_max: 2,
+            operations_min: 2,
+            operations_max: 4,
+            preferences_max: 24,
+        }
+    }
+}
+
+fn operation_seed(kinds: &[OperationKind]) -> BoxedStrategy<OperationSeed> {
+    // Small indexes on purpose: bulk and single deletes on the same user and
+    // token must be common, not lucky.
+    let ix = || 0u8..3;
+    let mut options: Vec<(u32, BoxedStrategy<OperationSeed>)> = Vec::new();
+    for kind in kinds {
+        let (weight, strategy) = match kind {
+            OperationKind::SignOut => (
+                5,
+                (ix(), ix())
+                    .prop_map(|(user, token)| OperationSeed::SignOut { user, token })
+                    .boxed(),
+            ),
+            OperationKind::ChangePasswordAdmin => (
+                4,
+                ix().prop_map(|user| OperationSeed::ChangePasswordAdmin { user })
+                    .boxed(),
+            ),
+            OperationKind::ChangePassword => (
+                3,
+                (ix(), ix())
+                    .prop_map(|(user, current)| OperationSeed::ChangePassword { user, current })
+                    .boxed(),
+            ),
+            OperationKind::SignIn => (
+                3,
+                ix().prop_map(|user| OperationSeed::SignIn { user }).boxed(),
+            ),
+            OperationKind::DeleteSession => (
+                2,
+                (ix(), ix(), ix())
+                    .prop_map(|(user, token, current)| OperationSeed::DeleteSession {
+                        user,
+                        token,
+                        current,
+                    })
+                    .boxed(),
+            ),
+            OperationKind::DeleteUser => (
+                2,
+                ix().prop_map(|user| OperationSeed::DeleteUser { user })
+                    .boxed(),
+            ),
+            OperationKind::RevokeInvitation => (
+                2,
+                (ix(), ix())
+                    .prop_map(|(team, invitation)| OperationSeed::RevokeInvitation {
+                        team,
+                        invitation,
+                    })
+                    .boxed(),
+            ),
+            OperationKind::DeleteTeam => (
+                2,
+                ix().prop_map(|team| OperationSeed::DeleteTeam { team })
+                    .boxed(),
+            ),
+        };
+        options.push((weight, strategy));
+    }
+    proptest::strategy::Union::new_weighted(options).boxed()
+}
+
+/// Cases with operations drawn from `kinds` (the ones the implementation has).
+pub fn case_seed(bounds: Bounds, kinds: &[OperationKind]) -> BoxedStrategy<CaseSeed> {
+    (
+        proptest::collection::vec(0..=bounds.tokens_per_user_max, 1..=bounds.users_max),
+        proptest::collection::vec((0u8..8, 0u8..3), 0..=bounds.teams_max),
+        proptest::collection::vec(
+            operation_seed(kinds),
+            bounds.operations_min..=bounds.operations_max,
+        ),
+        proptest::collection::vec(0u8..4, 0..=bounds.preferences_max),
+    )
+        .prop_map(|(tokens, teams, operations, preferences)| CaseSeed {
+            tokens,
+            teams,
+            operations,
+            preferences,
+        })
+        .boxed()
+}
+
+impl CaseSeed {
+    pub fn world(&self) -> World {
+        let mut next_token = 0u16;
+        let users = self
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, count)| User {
+                id: UserId(i as u16 + 1),
+                tokens: (0..*count)
+                    .map(|_| {
+                        next_token += 1;
+                        TokenId(next_token)
+                    })
+                    .collect(),
+            })
+            .collect::<Vec<_>>();
+        let mut next_invitation = 0u16;
+        let teams = self
+            .teams
+            .iter()
+            .enumerate()
+            .map(|(i, (members, invitations))| Team {
+                id: TeamId(i as u16 + 1),
+                members: users
+                    .iter()
+                    .enumerate()
+                    .filter(|(u, _)| members & (1 << u) != 0)
+                    .map(|(_, u)| u.id)
+                    .collect(),
+                invitations: (0..*invitations)
+                    .map(|_| {
+                        next_invitation += 1;
+                        InvitationId(next_invitation)
+                    })
+                    .collect(),
+            })
+            .collect();
+        World { users, teams }
+    }
+
+    /// One step simpler in each way, biggest step first: without one
+    /// operation, with a plainer kind of operation, with one token or user
+    /// fewer. Every candidate is smaller or plainer than `self`, so repeated
+    /// simplification ends.
+    pub fn simpler(&self) -> Vec<CaseSeed> {
+        let mut candidates = Vec::new();
+        for i in 0..self.operations.len() {
+            if self.operations.len() > 1 {
+                let mut candidate = self.clone();
+                candidate.operations.remove(i);
+                candidates.push(candidate);
+            }
+        }
+        for (i, operation) in self.operations.iter().enumerate() {
+            let plainer = match *operation {
+                OperationSeed::ChangePassword { user, .. } | OperationSeed::DeleteUser { user } => {
+                    Some(OperationSeed::ChangePasswordAdmin { user })
+                }
+                OperationSeed::DeleteSession { user, current, .. } => {
+                    Some(OperationSeed::SignOut {
+                        user,
+                        token: current,
+                    })
+                }
+                _ => None,
+            };
+            if let Some(plainer) = plainer {
+                let mut candidate = self.clone();
+                candidate.operations[i] = plainer;
+                candidates.push(candidate);
+            }
+        }
+        for (i, tokens) in self.tokens.iter().enumerate() {
+            if *tokens > 0 {
+                let mut candidate = self.clone();
+                candidate.tokens[i] -= 1;
+                candidates.push(candidate);
+            }
+        }
+        if self.tokens.len() > 1 {
+            let mut candidate = self.clone();
+            candidate.tokens.pop();
+            candidates.push(candidate);
+        }
+        candidates
+    }
+
+    /// The case this seed describes, and the schedule preferences.
+    pub fn resolve(&self) -> (Case, Vec<u8>) {
+        let world = self.world();
+        let mut fresh = world.next_token().0;
+        let actions = self
+            .operations
+            .iter()
+            .map(|seed| resolve_operation(&world, seed, &mut fresh))
+            .collect();
+        (Case::new(world, actions), self.preferences.clone())
+    }
+}
+
+fn pick<T: Copy>(items: &[T], index: u8) -> Option<T> {
+    (!items.is_empty()).then(|| items[index as usize % items.len()])
+}
+
+/// A token of `user`, or (when it has none) one that never existed, so the
+/// "already gone" paths get exercised too.
+fn token_of(world: &World, user: UserId, index: u8, fresh: &mut u16) -> TokenId {
+    let tokens = world
+        .user(user)
+        .map(|u| u.tokens.clone())
+        .unwrap_or_default();
+    pick(&tokens, index).unwrap_or_else(|| {
+        *fresh += 1;
+        TokenId(*fresh - 1)
+    })
+}
+
+/// A token that exists at the start, with its owner: a client acting "as
+/// itself" holds a live refresh token (the server authenticates it first).
+fn held_token(world: &World, user: u8, index: u8) -> Option<(UserId, TokenId)> {
+    let holders: Vec<&User> = world
+        .users
+        .iter()
+        .filter(|u| !u.tokens.is_empty())
+        .collect();
+    let holder = holders.get(user as usize % holders.len().max(1))?;
+    Some((holder.id, pick(&holder.tokens, index)?))
+}
+
+fn resolve_operation(world: &World, seed: &OperationSeed, fresh: &mut u16) -> Action {
+    let users: Vec<UserId> = world.users.iter().map(|u| u.id).collect();
+    let user = |i: u8| pick(&users, i).unwrap_or(UserId(1));
+    let teams: Vec<TeamId> = world.teams.iter().map(|t| t.id).collect();
+    let mut sign_in = |u: u8, fresh: &mut u16| {
+        *fresh += 1;
+        Action::SignIn {
+            user: user(u),
+            token: TokenId(*fresh - 1),
+        }
+    };
+    match *seed {
+        OperationSeed::SignIn { user: u } => sign_in(u, fresh),
+        // Operations a client does with its own session need one: with no
+        // token in the world they become the sign-in that would precede them.
+        OperationSeed::SignOut { user: u, token } => match held_token(world, u, token) {
+            Some((user, token)) => Action::SignOut { user, token },
+            None => sign_in(u, fresh),
+        },
+        OperationSeed::DeleteSession {
+            user: u,
+            token,
+            current,
+        } => match held_token(world, u, current) {
+            Some((user, current)) => Action::DeleteSession {
+                user,
+                token: token_of(world, user, token, fresh),
+                current,
+            },
+            None => sign_in(u, fresh),
+        },
+        OperationSeed::ChangePassword { user: u, current } => match held_token(world, u, current) {
+            Some((user, current)) => Action::ChangePassword { user, current },
+            None => Action::ChangePasswordAdmin { user: user(u) },
+        },
+        OperationSeed::ChangePasswordAdmin { user: u } => {
+            Action::ChangePasswordAdmin { user: user(u) }
+        }
+        OperationSeed::DeleteUser { user: u } => Action::DeleteUser { user: user(u) },
+        // An admin revokes an invitation it was shown, so one that exists at
+        // the start; with none in the world this becomes a team delete.
+        OperationSeed::RevokeInvitation {
+            team: t,
+            invitation,
+        } => {
+            let all: Vec<(TeamId, InvitationId)> = world
+                .teams
+                .iter()
+                .flat_map(|team| team.invitations.iter().map(|i| (team.id, *i)))
+                .collect();
+            match pick(&all, t.wrapping_add(invitation)) {
+                Some((team, invitation)) => Action::RevokeInvitation { team, invitation },
+                None => Action::DeleteTeam {
+                    team: pick(&teams, t).unwrap_or(TeamId(1)),
+                },
+            }
+        }
+        OperationSeed::DeleteTeam { team: t } => Action::DeleteTeam {
+            team: pick(&teams, t).unwrap_or(TeamId(1)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    #[test]
+    fn every_resolved_case_is_valid() {
+        let mut runner = TestRunner::deterministic();
+        let strategy = case_seed(Bounds::default(), &OperationKind::ALL);
+        for _ in 0..500 {
+            let seed = strategy.new_tree(&mut runner).unwrap().current();
+            let (case, _) = seed.resolve();
+            case.validate().unwrap();
+            let mut ids: Vec<TokenId> = case
+                .world
+                .users
+                .iter()
+                .flat_map(|u| u.tokens.clone())
+                .collect();
+            ids.extend(case.operations.iter().filter_map(|o| match o.action {
+                Action::SignIn { token, .. } => Some(token),
+                _ => None,
+            }));
+            let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+            assert_eq!(unique.len(), ids.len(), "sign-ins reuse a token id: {case}");
+        }
+    }
+}

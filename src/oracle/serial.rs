@@ -1,0 +1,234 @@
+//! sequentially-explained: some serial order of the case's operations, run
+//! through the [`model`](crate::model) from the case's world, gives every
+//! finished operation the status it got and leaves exactly the rows the
+//! database holds. Orders must respect real time: an operation that finished
+//! before another sent its first statement comes first.
+//!
+//! Owns: enumerating the orders that respect real time and choosing the
+//! closest one to explain a failure. Must not know: tombstones (they are not
+//! part of the intended behaviour's visible state), SQL or step names.
+
+use super::{Invariant, Violation};
+use crate::case::Case;
+use crate::history::{EventKind, History, OperationResult};
+use crate::implementation::Outcome;
+use crate::model::ModelState;
+use crate::operation::OperationId;
+use crate::world::RowKey;
+use std::collections::BTreeSet;
+
+/// Orders are enumerated outright (8! = 40 320 model runs at most); cases
+/// have at most 5 operations, so more than this is a harness bug.
+pub const OPERATIONS_MAX: usize = 8;
+
+/// The invariant, stated once.
+pub fn sequentially_explained(case: &Case, history: &History) -> Vec<Violation> {
+    let count = case.operations.len();
+    assert!(
+        count <= OPERATIONS_MAX,
+        "harness bug: sequentially-explained enumerates orders of at most \
+         OPERATIONS_MAX = {OPERATIONS_MAX} operations; this case has {count}"
+    );
+    let precedes = real_time_order(history, count);
+    let orders = orders(&precedes);
+    let mut closest: Option<Attempt<'_>> = None;
+    for order in &orders {
+        let attempt = attempt(case, history, order);
+        if attempt.cost() == 0 {
+            return Vec::new();
+        }
+        if closest.as_ref().is_none_or(|c| attempt.cost() < c.cost()) {
+            closest = Some(attempt);
+        }
+    }
+    vec![violation(case, orders.len(), closest)]
+}
+
+/// `precedes[x][y]`: operation x finished at a choice before operation y
+/// sent its first statement, so any explaining order puts x first. Equal
+/// choices impose nothing: the engine records a finish at the choice whose
+/// settling revealed it, which may be the very choice that sent y.
+fn real_time_order(history: &History, count: usize) -> Vec<Vec<bool>> {
+    let mut finished = vec![None; count];
+    let mut first_sent = vec![None; count];
+    for event in &history.events {
+        let index = event.session.index();
+        assert!(
+            index < count,
+            "harness bug: an event of {} in a case of {count} operations",
+            event.session
+        );
+        match event.kind {
+            EventKind::Sent(_) => {
+                first_sent[index].get_or_insert(event.choice);
+            }
+            EventKind::Finished(_) => finished[index] = Some(event.choice),
+            _ => {}
+        }
+    }
+    (0..count)
+        .map(|x| {
+            (0..count)
+                .map(|y| matches!((finished[x], first_sent[y]), (Some(f), Some(s)) if x != y && f < s))
+                .collect()
+        })
+        .collect()
+}
+
+/// Every order of the operations (as indexes) that respects `precedes`, in
+/// lexicographic order so the closest order reported is deterministic.
+fn orders(precedes: &[Vec<bool>]) -> Vec<Vec<usize>> {
+    fn extend(precedes: &[Vec<bool>], prefix: &mut Vec<usize>, all: &mut Vec<Vec<usize>>) {
+        let count = precedes.len();
+        if prefix.len() == count {
+            all.push(prefix.clone());
+            return;
+        }
+        for next in 0..count {
+            let placed = |x: usize| prefix.contains(&x);
+            let ready = !placed(next) && (0..count).all(|x| placed(x) || !precedes[x][next]);
+            if ready {
+                prefix.push(next);
+                extend(precedes, prefix, all);
+                prefix.pop();
+            }
+        }
+    }
+    let mut all = Vec::new();
+    extend(precedes, &mut Vec::new(), &mut all);
+    all
+}
+
+/// An operation whose status the serial run does not reproduce.
+struct Mismatch<'h> {
+    operation: OperationId,
+    expected: u16,
+    got: &'h Outcome,
+}
+
+/// One serial order run through the model, and how it differs from the
+/// history.
+struct Attempt<'h> {
+    order: Vec<OperationId>,
+    mismatches: Vec<Mismatch<'h>>,
+    /// Live in the database although the serial run deleted them.
+    live_only_in_database: Vec<RowKey>,
+    /// Live after the serial run although the database lost them.
+    live_only_serially: Vec<RowKey>,
+}
+
+impl Attempt<'_> {
+    /// How far the order is from explaining the history: one per status
+    /// that differs, one more if the live rows differ at all.
+    fn cost(&self) -> usize {
+        let rows_differ =
+            !self.live_only_in_database.is_empty() || !self.live_only_serially.is_empty();
+        self.mismatches.len() + usize::from(rows_differ)
+    }
+}
+
+fn attempt<'h>(case: &Case, history: &'h History, order: &[usize]) -> Attempt<'h> {
+    let mut model = ModelState::from_world(&case.world);
+    let mut mismatches = Vec::new();
+    for &index in order {
+        let operation = &case.operations[index];
+        let expected = model.apply(&operation.action);
+        // An indeterminate operation is not compared; `judge` never gets here
+        // with one, but the invariant stays meaningful on its own.
+        if let Some(OperationResult::Finished(got)) = history.results.get(index) {
+            // A correct server never answers 5xx, whatever its status number.
+            if got.is_server_error() || got.status != expected {
+                mismatches.push(Mismatch {
+                    operation: operation.id,
+                    expected,
+                    got,
+                });
+            }
+        }
+    }
+    let database = &history.snapshot.live;
+    Attempt {
+        order: order.iter().map(|&i| case.operations[i].id).collect(),
+        mismatches,
+        live_only_in_database: database.difference(model.live()).copied().collect(),
+        live_only_serially: model.live().difference(database).copied().collect(),
+    }
+}
+
+fn names<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "op1 would get 401 but got 500 …; live rows differ: …".
+fn differences(attempt: &Attempt<'_>) -> String {
+    let mut differences: Vec<String> = attempt
+        .mismatches
+        .iter()
+        .map(|m| format!("{} would get {} but got {}", m.operation, m.expected, m.got))
+        .collect();
+    let mut rows_differ = Vec::new();
+    if !attempt.live_only_in_database.is_empty() {
+        rows_differ.push(format!(
+            "live in the database but not serially: {}",
+            names(&attempt.live_only_in_database)
+        ));
+    }
+    if !attempt.live_only_serially.is_empty() {
+        rows_differ.push(format!(
+            "live serially but not in the database: {}",
+            names(&attempt.live_only_serially)
+        ));
+    }
+    if !rows_differ.is_empty() {
+        differences.push(format!("live rows differ: {}", rows_differ.join("; ")));
+    }
+    differences.join("; ")
+}
+
+fn violation(case: &Case, tried: usize, closest: Option<Attempt<'_>>) -> Violation {
+    let Some(closest) = closest else {
+        // Real time orders operations acyclically in any recorded run; an
+        // empty set of orders means the history contradicts itself.
+        return Violation {
+            invariant: Invariant::SequentiallyExplained,
+            anomaly: None,
+            rows: Vec::new(),
+            operations: case.operations.iter().map(|op| op.id).collect(),
+            explanation: "no order of the operations respects the history's real-time order".into(),
+        };
+    };
+    let orders = if tried == 1 {
+        "the 1 order".to_string()
+    } else {
+        format!("all {tried} orders")
+    };
+    let explanation = format!(
+        "no serial order explains the history ({orders} respecting real time tried); closest, in order {}: {}",
+        names(&closest.order),
+        differences(&closest)
+    );
+    let mismatched: BTreeSet<OperationId> =
+        closest.mismatches.iter().map(|m| m.operation).collect();
+    let rows: BTreeSet<RowKey> = closest
+        .live_only_in_database
+        .iter()
+        .chain(&closest.live_only_serially)
+        .copied()
+        .collect();
+    Violation {
+        invariant: Invariant::SequentiallyExplained,
+        anomaly: None,
+        rows: rows.into_iter().collect(),
+        // Only the rows differ: no single operation is to blame, so name all.
+        operations: if mismatched.is_empty() {
+            closest.order
+        } else {
+            mismatched.into_iter().collect()
+        },
+        explanation,
+    }
+}

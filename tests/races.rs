@@ -1,0 +1,408 @@
+//! The races the harness must find, asserted on the finding itself: which
+//! invariant, which anomaly, which operations and rows, and how small the
+//! shrunk case is.
+
+mod common;
+
+use std::collections::BTreeMap;
+use tombstone_harness::case::Case;
+use tombstone_harness::counterexample::story;
+use tombstone_harness::explore::{ExploreLimits, explore, statement_order};
+use tombstone_harness::generate::{Found, Hunt, Target};
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::operation::{Action, OperationKind};
+use tombstone_harness::oracle::{Anomaly, Invariant, Verdict};
+use tombstone_harness::world::{RowKey, TokenId, UserId, World};
+
+fn sign_out_vs_admin_password_change() -> Case {
+    let u1 = UserId(1);
+    Case::new(
+        World::one_user(1),
+        vec![
+            Action::SignOut {
+                user: u1,
+                token: TokenId(1),
+            },
+            Action::ChangePasswordAdmin { user: u1 },
+        ],
+    )
+}
+
+/// What one schedule did, in the words of the issue.
+fn category(verdict: &Verdict, statuses: &[String], tombstones: usize) -> &'static str {
+    if verdict
+        .of(Invariant::NoServerError)
+        .any(|v| v.anomaly == Some(Anomaly::A))
+    {
+        "500 from 0 recorded rows (A)"
+    } else if verdict
+        .of(Invariant::ExactlyOneTombstone)
+        .any(|v| v.anomaly == Some(Anomaly::B))
+    {
+        assert_eq!(tombstones, 2);
+        "duplicate tombstone (B)"
+    } else if statuses[0].starts_with("401") {
+        assert!(verdict.is_clean(), "{verdict}");
+        "0 rows recorded, client gets 401"
+    } else {
+        assert!(verdict.is_clean(), "{verdict}");
+        "clean"
+    }
+}
+
+/// Every schedule of sign-out × admin password change, grouped by the order
+/// of the four token statements (the password-hash update touches no token).
+fn exhaustive_1466(name: &str) -> BTreeMap<&'static str, usize> {
+    let (_database, mut engine) = common::blocking_engine();
+    let implementation = Implementation::load(name).unwrap();
+    let case = sign_out_vs_admin_password_change();
+    let explored = common::runtime()
+        .block_on(explore(
+            &mut engine,
+            &case,
+            &implementation,
+            ExploreLimits::default(),
+            |_| {},
+        ))
+        .unwrap();
+    // 2 sign-out statements, 3 password-change statements: C(5,2) schedules.
+    assert_eq!(explored.len(), 10, "{name}");
+    let mut groups: BTreeMap<String, &'static str> = BTreeMap::new();
+    for one in &explored {
+        let order = statement_order(&one.history, |step| step.contains("token"));
+        let statuses: Vec<String> = one
+            .history
+            .results
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let got = category(
+            &one.verdict,
+            &statuses,
+            one.history.snapshot.tombstones.len(),
+        );
+        // Schedules that differ only in where the hash update went agree.
+        if let Some(before) = groups.insert(order.clone(), got) {
+            assert_eq!(before, got, "{name}: {order}");
+        }
+    }
+    assert_eq!(
+        groups.len(),
+        6,
+        "{name}: the 6 orders of the token statements"
+    );
+    let mut counts = BTreeMap::new();
+    for got in groups.values() {
+        *counts.entry(*got).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn exhaustively_post_1466_leaves_4_duplicates_1_zero_record_and_1_clean() {
+    let counts = exhaustive_1466("stack-auth-post-1466");
+    let expected = BTreeMap::from([
+        ("duplicate tombstone (B)", 4),
+        ("0 rows recorded, client gets 401", 1),
+        ("clean", 1),
+    ]);
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn exhaustively_pre_1466_turns_the_zero_record_order_into_the_500() {
+    let counts = exhaustive_1466("stack-auth-pre-1466");
+    let expected = BTreeMap::from([
+        ("duplicate tombstone (B)", 4),
+        ("500 from 0 recorded rows (A)", 1),
+        ("clean", 1),
+    ]);
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn exhaustively_atomic_is_clean_on_the_1466_scenario_under_every_isolation_level() {
+    let (_database, mut engine) = common::blocking_engine();
+    for isolation in tombstone_harness::implementation::Isolation::ALL {
+        let implementation = Implementation::load("atomic")
+            .unwrap()
+            .with_isolation(isolation);
+        let case = sign_out_vs_admin_password_change();
+        let explored = common::runtime()
+            .block_on(explore(
+                &mut engine,
+                &case,
+                &implementation,
+                ExploreLimits::default(),
+                |_| {},
+            ))
+            .unwrap();
+        assert!(!explored.is_empty());
+        for one in &explored {
+            assert!(
+                one.verdict.is_clean(),
+                "{isolation}: {}\n{}",
+                one.history.schedule,
+                one.verdict
+            );
+        }
+    }
+}
+
+fn hunt(name: &str, target: Target, cases: u32, seed: u64) -> Option<Found> {
+    let (_database, mut engine) = common::blocking_engine();
+    let implementation = Implementation::load(name).unwrap();
+    let found = Hunt::from_env(cases, seed)
+        .run(common::runtime(), &mut engine, &implementation, target)
+        .unwrap();
+    if let Some(found) = &found {
+        eprintln!(
+            "{}",
+            story(name, &found.case, &found.history, &found.verdict, "(test)")
+        );
+    }
+    found
+}
+
+fn kinds(found: &Found) -> Vec<OperationKind> {
+    found
+        .case
+        .operations
+        .iter()
+        .map(|o| o.action.kind())
+        .collect()
+}
+
+fn tokens_in(world: &World) -> usize {
+    world.users.iter().map(|u| u.tokens.len()).sum()
+}
+
+#[test]
+fn pre_1466_the_500_shrinks_to_one_user_one_token_sign_out_and_password_change() {
+    let found = hunt(
+        "stack-auth-pre-1466",
+        Target::Only(Invariant::NoServerError, Some(Anomaly::A)),
+        300,
+        1466,
+    )
+    .expect("the #1466 500 is found");
+    let violation = found.verdict.of(Invariant::NoServerError).next().unwrap();
+    assert_eq!(violation.anomaly, Some(Anomaly::A));
+    assert_eq!(found.case.world.users.len(), 1, "{}", found.case);
+    assert_eq!(tokens_in(&found.case.world), 1, "{}", found.case);
+    assert_eq!(found.case.operations.len(), 2, "{}", found.case);
+    let kinds = kinds(&found);
+    assert!(
+        kinds.contains(&OperationKind::SignOut) || kinds.contains(&OperationKind::DeleteSession),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&OperationKind::ChangePasswordAdmin)
+            || kinds.contains(&OperationKind::ChangePassword)
+            || kinds.contains(&OperationKind::DeleteUser),
+        "{kinds:?}"
+    );
+    // The 500 is the single delete's, not the bulk one's.
+    let failing = &found.case.operations[violation.operations[0].0 as usize - 1];
+    assert!(matches!(
+        failing.action.kind(),
+        OperationKind::SignOut | OperationKind::DeleteSession
+    ));
+}
+
+#[test]
+fn post_1466_never_gives_the_1466_500() {
+    let found = hunt(
+        "stack-auth-post-1466",
+        Target::Only(Invariant::NoServerError, Some(Anomaly::A)),
+        150,
+        1466,
+    );
+    assert!(
+        found.is_none(),
+        "{:?}",
+        found.map(|f| f.verdict.to_string())
+    );
+}
+
+#[test]
+fn post_1466_duplicate_tombstone_b() {
+    let found = hunt(
+        "stack-auth-post-1466",
+        Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::B)),
+        300,
+        7,
+    )
+    .expect("a duplicate tombstone is found");
+    let violation = found
+        .verdict
+        .of(Invariant::ExactlyOneTombstone)
+        .find(|v| v.anomaly == Some(Anomaly::B))
+        .unwrap();
+    assert_eq!(violation.operations.len(), 2, "{violation}");
+    assert_eq!(found.case.operations.len(), 2, "{}", found.case);
+    assert!(
+        matches!(violation.rows.as_slice(), [RowKey::Token(_)]),
+        "{violation}"
+    );
+    let tombstones = found
+        .history
+        .snapshot
+        .tombstones
+        .iter()
+        .filter(|t| t.row == violation.rows[0])
+        .count();
+    assert_eq!(tombstones, 2);
+}
+
+#[test]
+fn post_1466_missing_tombstone_c_when_a_sign_in_lands_between_record_and_delete() {
+    let found = hunt(
+        "stack-auth-post-1466",
+        Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::C)),
+        400,
+        11,
+    )
+    .expect("a missing tombstone is found");
+    let violation = found
+        .verdict
+        .of(Invariant::ExactlyOneTombstone)
+        .find(|v| v.anomaly == Some(Anomaly::C))
+        .unwrap();
+    let kinds = kinds(&found);
+    assert!(kinds.contains(&OperationKind::SignIn), "{kinds:?}");
+    assert_eq!(found.case.operations.len(), 2, "{}", found.case);
+    // The lost row is the token the sign-in created.
+    let created = found.case.operations.iter().find_map(|o| match o.action {
+        Action::SignIn { token, .. } => Some(token),
+        _ => None,
+    });
+    assert_eq!(
+        violation.rows,
+        vec![RowKey::Token(created.unwrap())],
+        "{violation}"
+    );
+    assert!(!found.history.snapshot.live.contains(&violation.rows[0]));
+}
+
+#[test]
+fn post_1466_tombstone_for_a_live_invitation_d_from_team_delete() {
+    let found = hunt(
+        "stack-auth-post-1466",
+        Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::D)),
+        300,
+        3,
+    )
+    .expect("a tombstone for a live row is found");
+    let violation = found
+        .verdict
+        .of(Invariant::ExactlyOneTombstone)
+        .find(|v| v.anomaly == Some(Anomaly::D))
+        .unwrap();
+    assert!(
+        matches!(violation.rows.as_slice(), [RowKey::Invitation(_)]),
+        "{violation}"
+    );
+    assert!(found.history.snapshot.live.contains(&violation.rows[0]));
+    assert!(kinds(&found).contains(&OperationKind::DeleteTeam));
+}
+
+#[test]
+fn post_1466_remaining_500s_e() {
+    let found = hunt(
+        "stack-auth-post-1466",
+        Target::Only(Invariant::NoServerError, Some(Anomaly::E)),
+        400,
+        5,
+    )
+    .expect("a remaining 500 is found");
+    let violation = found
+        .verdict
+        .of(Invariant::NoServerError)
+        .find(|v| v.anomaly == Some(Anomaly::E))
+        .unwrap();
+    // Two deletes of the same row: the second finds it gone and a branch
+    // that #1466 did not touch (or Prisma's delete) still throws.
+    let kinds = kinds(&found);
+    assert_eq!(found.case.operations.len(), 2, "{}", found.case);
+    assert_eq!(kinds[0], kinds[1], "{kinds:?}: {violation}");
+    assert!(
+        matches!(
+            kinds[0],
+            OperationKind::RevokeInvitation | OperationKind::DeleteUser | OperationKind::DeleteTeam
+        ),
+        "{kinds:?}"
+    );
+}
+
+/// Every schedule of two operations on one world: the (schedule → verdict) list.
+fn explore_all(name: &str, world: World, actions: Vec<Action>) -> Vec<(String, Verdict)> {
+    let (_database, mut engine) = common::blocking_engine();
+    let implementation = Implementation::load(name).unwrap();
+    let case = Case::new(world, actions);
+    let explored = common::runtime()
+        .block_on(explore(
+            &mut engine,
+            &case,
+            &implementation,
+            ExploreLimits::default(),
+            |_| {},
+        ))
+        .unwrap();
+    explored
+        .into_iter()
+        .map(|e| (e.history.schedule.to_string(), e.verdict))
+        .collect()
+}
+
+fn second_operation_gets_e(explored: &[(String, Verdict)]) -> bool {
+    explored.iter().any(|(_, verdict)| {
+        verdict
+            .of(Invariant::NoServerError)
+            .any(|v| v.anomaly == Some(Anomaly::E) && v.rows.len() == 1)
+    })
+}
+
+#[test]
+fn post_1466_double_revoke_and_concurrent_user_deletes_are_500s_e_but_not_for_atomic() {
+    let world = tombstone_harness::table::standard_world();
+    let revoke = Action::RevokeInvitation {
+        team: tombstone_harness::world::TeamId(1),
+        invitation: tombstone_harness::world::InvitationId(1),
+    };
+    let delete_user = Action::DeleteUser { user: UserId(2) };
+    for (name, expect_e) in [("stack-auth-post-1466", true), ("atomic", false)] {
+        let revokes = explore_all(name, world.clone(), vec![revoke.clone(), revoke.clone()]);
+        assert_eq!(
+            second_operation_gets_e(&revokes),
+            expect_e,
+            "{name}: {revokes:?}"
+        );
+        let deletes = explore_all(
+            name,
+            world.clone(),
+            vec![delete_user.clone(), delete_user.clone()],
+        );
+        assert_eq!(
+            second_operation_gets_e(&deletes),
+            expect_e,
+            "{name}: {deletes:?}"
+        );
+        if !expect_e {
+            assert!(
+                revokes.iter().chain(&deletes).all(|(_, v)| v.is_clean()),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn atomic_is_clean_on_hundreds_of_generated_cases() {
+    let found = hunt("atomic", Target::Any, 300, 42);
+    assert!(
+        found.is_none(),
+        "{}",
+        found.map(|f| f.verdict.to_string()).unwrap_or_default()
+    );
+}
