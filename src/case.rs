@@ -19,7 +19,10 @@ impl Case {
         let operations = actions
             .into_iter()
             .enumerate()
-            .map(|(i, action)| Operation { id: OperationId(i as u16 + 1), action })
+            .map(|(i, action)| Operation {
+                id: OperationId(i as u16 + 1),
+                action,
+            })
             .collect();
         Case { world, operations }
     }

@@ -50,11 +50,18 @@ impl fmt::Display for Statement {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     Sent(Statement),
-    Blocked { by: Vec<SessionId> },
-    Completed { statement: Statement, reply: StepReply },
+    Blocked {
+        by: Vec<SessionId>,
+    },
+    Completed {
+        statement: Statement,
+        reply: StepReply,
+    },
     /// The engine found a lock cycle among our sessions and cancelled this
     /// session's statement, which PostgreSQL then reports as 40P01.
-    DeadlockVictim { cycle: Vec<SessionId> },
+    DeadlockVictim {
+        cycle: Vec<SessionId>,
+    },
     Finished(OperationResult),
 }
 
@@ -77,7 +84,9 @@ pub struct History {
 
 impl History {
     pub fn is_indeterminate(&self) -> bool {
-        self.results.iter().any(|r| matches!(r, OperationResult::Indeterminate(_)))
+        self.results
+            .iter()
+            .any(|r| matches!(r, OperationResult::Indeterminate(_)))
     }
 
     /// Rows each completed step of `session` affected, with the choice that
@@ -98,7 +107,10 @@ impl History {
     pub fn fingerprint(&self) -> String {
         let mut text = format!("{}\n", self.schedule);
         for event in &self.events {
-            text.push_str(&format!("{} {} {:?}\n", event.choice, event.session, event.kind));
+            text.push_str(&format!(
+                "{} {} {:?}\n",
+                event.choice, event.session, event.kind
+            ));
         }
         for (i, result) in self.results.iter().enumerate() {
             text.push_str(&format!("{} {result}\n", SessionId::from_index(i)));

@@ -160,18 +160,40 @@ impl Value {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Action {
     /// Creates `token` for `user`.
-    SignIn { user: UserId, token: TokenId },
+    SignIn {
+        user: UserId,
+        token: TokenId,
+    },
     /// The holder of `token` signs out (`DELETE /auth/sessions/current`).
-    SignOut { user: UserId, token: TokenId },
+    SignOut {
+        user: UserId,
+        token: TokenId,
+    },
     /// The holder of `current` deletes another of its sessions by id.
-    DeleteSession { user: UserId, token: TokenId, current: TokenId },
+    DeleteSession {
+        user: UserId,
+        token: TokenId,
+        current: TokenId,
+    },
     /// The user changes its own password: all its tokens but `current` go.
-    ChangePassword { user: UserId, current: TokenId },
+    ChangePassword {
+        user: UserId,
+        current: TokenId,
+    },
     /// An admin sets the user's password: all its tokens go.
-    ChangePasswordAdmin { user: UserId },
-    DeleteUser { user: UserId },
-    RevokeInvitation { team: TeamId, invitation: InvitationId },
-    DeleteTeam { team: TeamId },
+    ChangePasswordAdmin {
+        user: UserId,
+    },
+    DeleteUser {
+        user: UserId,
+    },
+    RevokeInvitation {
+        team: TeamId,
+        invitation: InvitationId,
+    },
+    DeleteTeam {
+        team: TeamId,
+    },
 }
 
 impl Action {
@@ -219,9 +241,7 @@ impl Action {
             (Action::RevokeInvitation { team, .. } | Action::DeleteTeam { team }, P::Team) => {
                 uuid(team.uuid())
             }
-            (Action::RevokeInvitation { invitation, .. }, P::Invitation) => {
-                uuid(invitation.uuid())
-            }
+            (Action::RevokeInvitation { invitation, .. }, P::Invitation) => uuid(invitation.uuid()),
             _ => None,
         }
     }
@@ -232,7 +252,11 @@ impl fmt::Display for Action {
         match self {
             Action::SignIn { user, token } => write!(f, "sign-in {user} as {token}"),
             Action::SignOut { user, token } => write!(f, "sign-out {user} from {token}"),
-            Action::DeleteSession { user, token, current } => {
+            Action::DeleteSession {
+                user,
+                token,
+                current,
+            } => {
                 write!(f, "delete-session {user} {token} (current {current})")
             }
             Action::ChangePassword { user, current } => {
@@ -268,13 +292,29 @@ mod tests {
     #[test]
     fn every_declared_parameter_has_a_value() {
         let actions = [
-            Action::SignIn { user: UserId(1), token: TokenId(9) },
-            Action::SignOut { user: UserId(1), token: TokenId(1) },
-            Action::DeleteSession { user: UserId(1), token: TokenId(1), current: TokenId(2) },
-            Action::ChangePassword { user: UserId(1), current: TokenId(1) },
+            Action::SignIn {
+                user: UserId(1),
+                token: TokenId(9),
+            },
+            Action::SignOut {
+                user: UserId(1),
+                token: TokenId(1),
+            },
+            Action::DeleteSession {
+                user: UserId(1),
+                token: TokenId(1),
+                current: TokenId(2),
+            },
+            Action::ChangePassword {
+                user: UserId(1),
+                current: TokenId(1),
+            },
             Action::ChangePasswordAdmin { user: UserId(1) },
             Action::DeleteUser { user: UserId(1) },
-            Action::RevokeInvitation { team: TeamId(1), invitation: InvitationId(1) },
+            Action::RevokeInvitation {
+                team: TeamId(1),
+                invitation: InvitationId(1),
+            },
             Action::DeleteTeam { team: TeamId(1) },
         ];
         for action in actions {

@@ -56,7 +56,11 @@ impl Schedule {
             let number = word.trim_start_matches('s');
             match number.parse::<u16>() {
                 Ok(n) if n >= 1 => choices.push(SessionId(n)),
-                _ => return Err(format!("'{word}' in a schedule is not a session number (1, 2, …)")),
+                _ => {
+                    return Err(format!(
+                        "'{word}' in a schedule is not a session number (1, 2, …)"
+                    ));
+                }
             }
         }
         Ok(Schedule { choices })
@@ -97,7 +101,10 @@ mod tests {
         let schedule = Schedule::new(vec![SessionId(1), SessionId(2), SessionId(2), SessionId(1)]);
         assert_eq!(schedule.to_string(), "v1: 1 2 2 1");
         assert_eq!(Schedule::parse(&schedule.to_string()).unwrap(), schedule);
-        assert_eq!(Schedule::parse("s1 s2").unwrap().choices, vec![SessionId(1), SessionId(2)]);
+        assert_eq!(
+            Schedule::parse("s1 s2").unwrap().choices,
+            vec![SessionId(1), SessionId(2)]
+        );
         assert_eq!(schedule.context_switches(), 2);
     }
 

@@ -14,10 +14,20 @@ use crate::world::{InvitationId, RowKey, Team, TeamId, TokenId, User, UserId, Wo
 pub fn standard_world() -> World {
     World {
         users: vec![
-            User { id: UserId(1), tokens: vec![TokenId(1), TokenId(2)] },
-            User { id: UserId(2), tokens: vec![TokenId(3)] },
+            User {
+                id: UserId(1),
+                tokens: vec![TokenId(1), TokenId(2)],
+            },
+            User {
+                id: UserId(2),
+                tokens: vec![TokenId(3)],
+            },
         ],
-        teams: vec![Team { id: TeamId(1), members: vec![UserId(1), UserId(2)], invitations: vec![InvitationId(1)] }],
+        teams: vec![Team {
+            id: TeamId(1),
+            members: vec![UserId(1), UserId(2)],
+            invitations: vec![InvitationId(1)],
+        }],
     }
 }
 
@@ -25,13 +35,29 @@ pub fn standard_world() -> World {
 pub fn solo_actions() -> Vec<Action> {
     let (u1, t1, t2) = (UserId(1), TokenId(1), TokenId(2));
     vec![
-        Action::SignIn { user: u1, token: TokenId(4) },
-        Action::SignOut { user: u1, token: t1 },
-        Action::DeleteSession { user: u1, token: t2, current: t1 },
-        Action::ChangePassword { user: u1, current: t1 },
+        Action::SignIn {
+            user: u1,
+            token: TokenId(4),
+        },
+        Action::SignOut {
+            user: u1,
+            token: t1,
+        },
+        Action::DeleteSession {
+            user: u1,
+            token: t2,
+            current: t1,
+        },
+        Action::ChangePassword {
+            user: u1,
+            current: t1,
+        },
         Action::ChangePasswordAdmin { user: u1 },
         Action::DeleteUser { user: u1 },
-        Action::RevokeInvitation { team: TeamId(1), invitation: InvitationId(1) },
+        Action::RevokeInvitation {
+            team: TeamId(1),
+            invitation: InvitationId(1),
+        },
         Action::DeleteTeam { team: TeamId(1) },
     ]
 }
@@ -46,12 +72,21 @@ pub struct SoloRow {
 
 impl SoloRow {
     pub fn tombstones(&self) -> Vec<RowKey> {
-        self.history.snapshot.tombstones.iter().map(|t| t.row).collect()
+        self.history
+            .snapshot
+            .tombstones
+            .iter()
+            .map(|t| t.row)
+            .collect()
     }
 
     /// Rows of the world that are gone at the end.
     pub fn deleted(&self) -> Vec<RowKey> {
-        self.world.rows().into_iter().filter(|r| !self.history.snapshot.live.contains(r)).collect()
+        self.world
+            .rows()
+            .into_iter()
+            .filter(|r| !self.history.snapshot.live.contains(r))
+            .collect()
     }
 }
 
@@ -66,7 +101,12 @@ pub async fn solo_rows(
     for action in actions {
         let case = Case::new(world.clone(), vec![action.clone()]);
         let history = engine.run(&case, implementation, &mut Serial).await?;
-        rows.push(SoloRow { implementation: implementation.name.clone(), action: action.clone(), history, world: world.clone() });
+        rows.push(SoloRow {
+            implementation: implementation.name.clone(),
+            action: action.clone(),
+            history,
+            world: world.clone(),
+        });
     }
     Ok(rows)
 }
@@ -75,12 +115,21 @@ fn names(rows: &[RowKey]) -> String {
     if rows.is_empty() {
         return "-".into();
     }
-    rows.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    rows.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The rows as a fixed-width text table.
 pub fn render(rows: &[SoloRow]) -> String {
-    let header = ["implementation", "operation", "outcome", "deleted", "tombstones"];
+    let header = [
+        "implementation",
+        "operation",
+        "outcome",
+        "deleted",
+        "tombstones",
+    ];
     let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
@@ -100,11 +149,21 @@ pub fn render(rows: &[SoloRow]) -> String {
         }
     }
     let line = |cells: [&str; 5]| {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         padded.join(" | ").trim_end().to_string()
     };
     let mut out = line(header) + "\n";
-    out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-|-"),
+    );
     out.push('\n');
     for row in &cells {
         out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));

@@ -18,7 +18,9 @@ pub const BRANCH: &str = "main";
 
 macro_rules! identity {
     ($name:ident, $prefix:literal, $kind:literal) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(pub u16);
 
@@ -110,7 +112,10 @@ impl World {
     /// One user with `tokens` refresh tokens: the world of the #1466 story.
     pub fn one_user(tokens: u16) -> World {
         World {
-            users: vec![User { id: UserId(1), tokens: (1..=tokens).map(TokenId).collect() }],
+            users: vec![User {
+                id: UserId(1),
+                tokens: (1..=tokens).map(TokenId).collect(),
+            }],
             teams: Vec::new(),
         }
     }
@@ -120,7 +125,10 @@ impl World {
     }
 
     pub fn owner_of(&self, token: TokenId) -> Option<UserId> {
-        self.users.iter().find(|u| u.tokens.contains(&token)).map(|u| u.id)
+        self.users
+            .iter()
+            .find(|u| u.tokens.contains(&token))
+            .map(|u| u.id)
     }
 
     /// Every row the world starts with, in a stable order.
@@ -141,7 +149,12 @@ impl World {
 
     /// The first token id no row of this world uses, for sign-ins.
     pub fn next_token(&self) -> TokenId {
-        let top = self.users.iter().flat_map(|u| u.tokens.iter()).map(|t| t.0).max();
+        let top = self
+            .users
+            .iter()
+            .flat_map(|u| u.tokens.iter())
+            .map(|t| t.0)
+            .max();
         TokenId(top.unwrap_or(0) + 1)
     }
 
@@ -171,7 +184,8 @@ impl fmt::Display for World {
         }
         for team in &self.teams {
             let members: Vec<String> = team.members.iter().map(ToString::to_string).collect();
-            let invitations: Vec<String> = team.invitations.iter().map(ToString::to_string).collect();
+            let invitations: Vec<String> =
+                team.invitations.iter().map(ToString::to_string).collect();
             parts.push(format!(
                 "{} members [{}] invitations [{}]",
                 team.id,
@@ -197,7 +211,10 @@ mod tests {
     #[test]
     fn validate_rejects_duplicate_tokens() {
         let mut world = World::one_user(1);
-        world.users.push(User { id: UserId(2), tokens: vec![TokenId(1)] });
+        world.users.push(User {
+            id: UserId(2),
+            tokens: vec![TokenId(1)],
+        });
         assert_eq!(world.validate().unwrap_err(), "token t1 appears twice");
     }
 }
