@@ -79,7 +79,10 @@ pub(super) fn parse(text: &str) -> Result<Implementation, String> {
     for (name, operation) in &raw.operations {
         let kind = OperationKind::from_name(name).ok_or_else(|| {
             let known: Vec<&str> = OperationKind::ALL.iter().map(|k| k.name()).collect();
-            format!("operation '{name}' is unknown: expected one of {}", known.join(", "))
+            format!(
+                "operation '{name}' is unknown: expected one of {}",
+                known.join(", ")
+            )
         })?;
         let script = compile_operation(kind, operation, default_isolation)
             .map_err(|e| format!("operation '{name}', {e}"))?;
@@ -117,15 +120,20 @@ fn compile_operation(
     for (index, step) in raw.steps.iter().enumerate() {
         let where_ = format!("step {} ('{}')", index + 1, step.name);
         if steps.iter().any(|s| s.name == step.name) {
-            return Err(format!("{where_}, field 'name': another step has this name"));
+            return Err(format!(
+                "{where_}, field 'name': another step has this name"
+            ));
         }
         steps.push(compile_step(kind, step).map_err(|e| format!("{where_}, {e}"))?);
     }
     let transaction_from = match &raw.transaction_from {
         None => None,
-        Some(name) => Some(steps.iter().position(|s| &s.name == name).ok_or_else(|| {
-            format!("field 'transaction_from': no step is named '{name}'")
-        })?),
+        Some(name) => Some(
+            steps
+                .iter()
+                .position(|s| &s.name == name)
+                .ok_or_else(|| format!("field 'transaction_from': no step is named '{name}'"))?,
+        ),
     };
     let isolation = match &raw.isolation {
         Some(text) => Isolation::parse(text).map_err(|e| format!("field 'isolation': {e}"))?,
@@ -137,13 +145,21 @@ fn compile_operation(
         .map(|r| compile_refusal(kind, r))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("field 'refuse': {e}"))?;
-    Ok(Script { steps, transaction_from, isolation, refusals })
+    Ok(Script {
+        steps,
+        transaction_from,
+        isolation,
+        refusals,
+    })
 }
 
 fn compile_refusal(kind: OperationKind, raw: &RawRefusal) -> Result<Refusal, String> {
     let a = parameter(kind, &raw.equal[0])?;
     let b = parameter(kind, &raw.equal[1])?;
-    Ok(Refusal { equal: (a, b), outcome: Outcome::parse(&raw.outcome)? })
+    Ok(Refusal {
+        equal: (a, b),
+        outcome: Outcome::parse(&raw.outcome)?,
+    })
 }
 
 fn parameter(kind: OperationKind, name: &str) -> Result<Parameter, String> {
@@ -151,8 +167,11 @@ fn parameter(kind: OperationKind, name: &str) -> Result<Parameter, String> {
     match parameter {
         Some(p) if kind.parameters().contains(&p) => Ok(p),
         _ => {
-            let offered: Vec<String> =
-                kind.parameters().iter().map(|p| format!(":{}", p.name())).collect();
+            let offered: Vec<String> = kind
+                .parameters()
+                .iter()
+                .map(|p| format!(":{}", p.name()))
+                .collect();
             Err(format!(
                 "parameter :{name} is not one {kind} supplies ({})",
                 offered.join(", ")
@@ -165,8 +184,8 @@ fn compile_step(kind: OperationKind, raw: &RawStep) -> Result<Step, String> {
     if raw.sql.trim().is_empty() {
         return Err("field 'sql' is empty".into());
     }
-    let (sql, parameters) =
-        compile_sql(&raw.sql, |name| parameter(kind, name)).map_err(|e| format!("field 'sql': {e}"))?;
+    let (sql, parameters) = compile_sql(&raw.sql, |name| parameter(kind, name))
+        .map_err(|e| format!("field 'sql': {e}"))?;
     let mut on_rows = Vec::new();
     for (i, rule) in raw.rows.iter().enumerate() {
         let matcher = RowsMatcher::parse(&rule.when)
@@ -188,7 +207,13 @@ fn compile_step(kind: OperationKind, raw: &RawStep) -> Result<Step, String> {
             Then::parse(&rule.then).map_err(|e| format!("field 'errors', rule {}: {e}", i + 1))?;
         on_error.push((code.to_ascii_uppercase(), then));
     }
-    Ok(Step { name: raw.name.clone(), sql, parameters, on_rows, on_error })
+    Ok(Step {
+        name: raw.name.clone(),
+        sql,
+        parameters,
+        on_rows,
+        on_error,
+    })
 }
 
 /// Rewrites `:name` into `$n::type`, skipping string literals, quoted
@@ -213,7 +238,9 @@ pub(crate) fn compile_sql(
             i += 1;
             continue;
         }
-        let starts_name = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase() || *n == '_');
+        let starts_name = chars
+            .get(i + 1)
+            .is_some_and(|n| n.is_ascii_lowercase() || *n == '_');
         let after_colon = i > 0 && chars[i - 1] == ':';
         if c == ':' && starts_name && !after_colon {
             let end = (i + 1..chars.len())
@@ -256,7 +283,10 @@ mod tests {
     fn placeholders_become_numbered_casts() {
         let (sql, params) =
             compile_sql(r#"SELECT :token::text, ':user', "a:b", :token, :user"#, any).unwrap();
-        assert_eq!(sql, r#"SELECT $1::uuid::text, ':user', "a:b", $1::uuid, $2::uuid"#);
+        assert_eq!(
+            sql,
+            r#"SELECT $1::uuid::text, ':user', "a:b", $1::uuid, $2::uuid"#
+        );
         assert_eq!(params, vec![Parameter::Token, Parameter::User]);
     }
 
@@ -268,7 +298,12 @@ name = "x"
 steps = [{ name = "record", sql = "SELECT :team" }]
 "#;
         let err = parse(text).unwrap_err();
-        assert!(err.starts_with("operation 'sign-out', step 1 ('record'), field 'sql': parameter :team"), "{err}");
+        assert!(
+            err.starts_with(
+                "operation 'sign-out', step 1 ('record'), field 'sql': parameter :team"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

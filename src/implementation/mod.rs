@@ -25,7 +25,10 @@ pub const SHIPPED: [(&str, &str); 3] = [
         "stack-auth-post-1466",
         include_str!("../../fixtures/implementations/stack-auth-post-1466.toml"),
     ),
-    ("atomic", include_str!("../../fixtures/implementations/atomic.toml")),
+    (
+        "atomic",
+        include_str!("../../fixtures/implementations/atomic.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +36,10 @@ pub enum ImplementationError {
     #[error("{file}: {message}")]
     Invalid { file: String, message: String },
     #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error(
         "unknown implementation '{0}': name a shipped one (stack-auth-pre-1466, stack-auth-post-1466, atomic) or a .toml file"
     )]
@@ -94,8 +100,10 @@ impl Implementation {
 
     pub fn load_file(path: &Path) -> Result<Implementation, ImplementationError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ImplementationError::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ImplementationError::Read {
+            file: file.clone(),
+            source,
+        })?;
         Implementation::parse(&file, &text)
     }
 
@@ -129,6 +137,8 @@ impl Implementation {
     /// Whether any operation runs statements inside a transaction, so other
     /// isolation levels can change its behaviour.
     pub fn uses_transactions(&self) -> bool {
-        self.operations.values().any(|s| s.transaction_from.is_some())
+        self.operations
+            .values()
+            .any(|s| s.transaction_from.is_some())
     }
 }

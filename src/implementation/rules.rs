@@ -13,7 +13,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn ok() -> Outcome {
-        Outcome { status: 200, reason: String::new() }
+        Outcome {
+            status: 200,
+            reason: String::new(),
+        }
     }
 
     /// Every 5xx is what Stack Auth's clients see as an internal error.
@@ -32,9 +35,10 @@ impl Outcome {
     pub fn parse(text: &str) -> Result<Outcome, String> {
         let (status, reason) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
         match status.parse::<u16>() {
-            Ok(status) if (100..600).contains(&status) => {
-                Ok(Outcome { status, reason: reason.trim().to_string() })
-            }
+            Ok(status) if (100..600).contains(&status) => Ok(Outcome {
+                status,
+                reason: reason.trim().to_string(),
+            }),
             _ => Err(format!(
                 "'{text}' is not an outcome: write 'continue' or 'STATUS REASON' (e.g. '401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED')"
             )),
@@ -112,8 +116,11 @@ pub enum Isolation {
 }
 
 impl Isolation {
-    pub const ALL: [Isolation; 3] =
-        [Isolation::ReadCommitted, Isolation::RepeatableRead, Isolation::Serializable];
+    pub const ALL: [Isolation; 3] = [
+        Isolation::ReadCommitted,
+        Isolation::RepeatableRead,
+        Isolation::Serializable,
+    ];
 
     pub fn sql(self) -> &'static str {
         match self {
@@ -162,7 +169,10 @@ mod tests {
     #[test]
     fn outcomes() {
         let o = Outcome::parse("401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED").unwrap();
-        assert_eq!((o.status, o.reason.as_str()), (401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"));
+        assert_eq!(
+            (o.status, o.reason.as_str()),
+            (401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED")
+        );
         assert_eq!(Then::parse("continue").unwrap(), Then::Continue);
         assert!(Then::parse("maybe").is_err());
         assert!(Outcome::parse("999 nope").is_err());
@@ -170,8 +180,14 @@ mod tests {
 
     #[test]
     fn isolation_spellings() {
-        assert_eq!(Isolation::parse("READ COMMITTED").unwrap(), Isolation::ReadCommitted);
-        assert_eq!(Isolation::parse("serializable").unwrap(), Isolation::Serializable);
+        assert_eq!(
+            Isolation::parse("READ COMMITTED").unwrap(),
+            Isolation::ReadCommitted
+        );
+        assert_eq!(
+            Isolation::parse("serializable").unwrap(),
+            Isolation::Serializable
+        );
         assert!(Isolation::parse("snapshot").is_err());
     }
 }
