@@ -8,13 +8,13 @@
 
 use super::strategy::{Bounds, CaseSeed, case_seed};
 use crate::case::Case;
-use crate::chooser::Preference;
+use crate::chooser::{Preference, Scripted};
+use crate::schedule::Schedule;
 use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
 use crate::operation::OperationKind;
 use crate::oracle::{self, Anomaly, Invariant, Verdict};
-use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
 
@@ -96,16 +96,17 @@ pub enum HuntError {
 /// each value on its own and cannot make these moves.
 fn simplify(
     mut seed: CaseSeed,
-    mut fails: impl FnMut(&CaseSeed) -> Result<bool, EngineError>,
-) -> Result<CaseSeed, EngineError> {
+    mut schedule: Schedule,
+    mut fails: impl FnMut(&CaseSeed, &Schedule) -> Result<bool, EngineError>,
+) -> Result<(CaseSeed, Schedule), EngineError> {
     'improve: loop {
-        for candidate in seed.simpler() {
-            if fails(&candidate)? {
-                seed = candidate;
+        for (candidate, candidate_schedule) in seed.simpler(&schedule) {
+            if fails(&candidate, &candidate_schedule)? {
+                (seed, schedule) = (candidate, candidate_schedule);
                 continue 'improve;
             }
         }
-        return Ok(seed);
+        return Ok((seed, schedule));
     }
 }
 
@@ -180,29 +181,22 @@ impl Hunt {
         match result {
             Ok(()) => Ok(None),
             Err(TestError::Fail(_, seed)) => {
-                let seed = simplify(seed, |candidate| {
-                    let (case, preferences) = candidate.resolve();
-                    let history = runtime.block_on(engine.run(
-                        &case,
-                        implementation,
-                        &mut Preference::new(preferences),
-                    ))?;
-                    Ok(target.matches(&oracle::judge(&case, &history)).is_some())
-                })?;
                 let (case, preferences) = seed.resolve();
-                let history = runtime.block_on(engine.run(
-                    &case,
-                    implementation,
-                    &mut Preference::new(preferences),
-                ))?;
-                let verdict = oracle::judge(&case, &history);
-                Ok(Some(Found {
-                    case,
-                    history,
-                    verdict,
-                    target,
-                    cases_run,
-                }))
+                let mut preference = Preference::new(preferences);
+                let first = runtime.block_on(engine.run(&case, implementation, &mut preference))?;
+                let mut run = |candidate: &CaseSeed, schedule: &Schedule| {
+                    let (case, _) = candidate.resolve();
+                    let mut chooser = Scripted::lenient(schedule.clone());
+                    let history = runtime.block_on(engine.run(&case, implementation, &mut chooser))?;
+                    let verdict = oracle::judge(&case, &history);
+                    Ok::<_, EngineError>((case, history, verdict))
+                };
+                let (seed, schedule) = simplify(seed, first.schedule, |candidate, schedule| {
+                    let (_, _, verdict) = run(candidate, schedule)?;
+                    Ok(target.matches(&verdict).is_some())
+                })?;
+                let (case, history, verdict) = run(&seed, &schedule)?;
+                Ok(Some(Found { case, history, verdict, target, cases_run }))
             }
             Err(TestError::Abort(why)) => Err(HuntError::Aborted(why.to_string())),
         }

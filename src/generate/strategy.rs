@@ -7,6 +7,7 @@
 //! context switches (see `chooser::Preference`).
 
 use crate::case::Case;
+use crate::schedule::{Schedule, SessionId};
 use crate::operation::{Action, OperationKind};
 use crate::world::{InvitationId, Team, TeamId, TokenId, User, UserId, World};
 use proptest::prelude::*;
@@ -182,49 +183,55 @@ impl CaseSeed {
         World { users, teams }
     }
 
-    /// One step simpler in each way, biggest step first: without one
-    /// operation, with a plainer kind of operation, with one token or user
-    /// fewer. Every candidate is smaller or plainer than `self`, so repeated
-    /// simplification ends.
-    pub fn simpler(&self) -> Vec<CaseSeed> {
+    /// One step simpler in each way, biggest step first, each with the
+    /// schedule carried over (an operation's choices go with it): without one
+    /// operation, with a sign-in's token already in the world, with a plainer
+    /// kind of operation, with one token or user fewer. Every candidate is
+    /// smaller or plainer, so repeated simplification ends.
+    pub fn simpler(&self, schedule: &Schedule) -> Vec<(CaseSeed, Schedule)> {
         let mut candidates = Vec::new();
         for i in 0..self.operations.len() {
-            if self.operations.len() > 1 {
-                let mut candidate = self.clone();
-                candidate.operations.remove(i);
-                candidates.push(candidate);
+            if self.operations.len() == 1 {
+                break;
             }
+            let mut candidate = self.clone();
+            let removed = candidate.operations.remove(i);
+            let without = without_session(schedule, i);
+            if let OperationSeed::SignIn { user } = removed {
+                let mut materialized = candidate.clone();
+                let holder = user as usize % materialized.tokens.len().max(1);
+                if let Some(tokens) = materialized.tokens.get_mut(holder) {
+                    *tokens += 1;
+                    candidates.push((materialized, without.clone()));
+                }
+            }
+            candidates.push((candidate, without));
         }
         for (i, operation) in self.operations.iter().enumerate() {
             let plainer = match *operation {
                 OperationSeed::ChangePassword { user, .. } | OperationSeed::DeleteUser { user } => {
                     Some(OperationSeed::ChangePasswordAdmin { user })
                 }
-                OperationSeed::DeleteSession { user, current, .. } => {
-                    Some(OperationSeed::SignOut {
-                        user,
-                        token: current,
-                    })
-                }
+                OperationSeed::DeleteSession { user, token, .. } => Some(OperationSeed::SignOut { user, token }),
                 _ => None,
             };
             if let Some(plainer) = plainer {
                 let mut candidate = self.clone();
                 candidate.operations[i] = plainer;
-                candidates.push(candidate);
+                candidates.push((candidate, schedule.clone()));
             }
         }
-        for (i, tokens) in self.tokens.iter().enumerate() {
-            if *tokens > 0 {
+        for i in 0..self.tokens.len() {
+            if self.tokens[i] > 0 {
                 let mut candidate = self.clone();
                 candidate.tokens[i] -= 1;
-                candidates.push(candidate);
+                candidates.push((candidate, schedule.clone()));
             }
-        }
-        if self.tokens.len() > 1 {
-            let mut candidate = self.clone();
-            candidate.tokens.pop();
-            candidates.push(candidate);
+            if self.tokens.len() > 1 {
+                let mut candidate = self.clone();
+                candidate.tokens.remove(i);
+                candidates.push((candidate, schedule.clone()));
+            }
         }
         candidates
     }
@@ -240,6 +247,19 @@ impl CaseSeed {
             .collect();
         (Case::new(world, actions), self.preferences.clone())
     }
+}
+
+/// The schedule without session `index`'s choices, later sessions renumbered.
+fn without_session(schedule: &Schedule, index: usize) -> Schedule {
+    let removed = SessionId::from_index(index);
+    Schedule::new(
+        schedule
+            .choices
+            .iter()
+            .filter(|s| **s != removed)
+            .map(|s| if *s > removed { SessionId(s.0 - 1) } else { *s })
+            .collect(),
+    )
 }
 
 fn pick<T: Copy>(items: &[T], index: u8) -> Option<T> {
@@ -275,7 +295,7 @@ fn resolve_operation(world: &World, seed: &OperationSeed, fresh: &mut u16) -> Ac
     let users: Vec<UserId> = world.users.iter().map(|u| u.id).collect();
     let user = |i: u8| pick(&users, i).unwrap_or(UserId(1));
     let teams: Vec<TeamId> = world.teams.iter().map(|t| t.id).collect();
-    let mut sign_in = |u: u8, fresh: &mut u16| {
+    let sign_in = |u: u8, fresh: &mut u16| {
         *fresh += 1;
         Action::SignIn {
             user: user(u),
