@@ -28,6 +28,7 @@ pub mod loom_model;
 pub mod model;
 pub mod operation;
 pub mod oracle;
+pub mod scenario;
 pub mod schedule;
 pub mod table;
 pub mod world;

@@ -322,7 +322,10 @@ mod tests {
                 let declared = action.kind().parameters().contains(&p);
                 // Tenancy, project and branch are the same for every action;
                 // the rest exist exactly where the action declares them.
-                let constant = matches!(p, Parameter::Tenancy | Parameter::Project | Parameter::Branch);
+                let constant = matches!(
+                    p,
+                    Parameter::Tenancy | Parameter::Project | Parameter::Branch
+                );
                 if declared || !constant {
                     assert_eq!(declared, action.value(p).is_some(), "{action} {p:?}");
                 }

@@ -128,23 +128,47 @@ fn exhaustively_pre_1466_turns_the_zero_record_order_into_the_500() {
 fn exhaustively_atomic_is_clean_on_the_1466_scenario_under_every_isolation_level() {
     let (_database, mut engine) = common::blocking_engine();
     for isolation in tombstone_harness::implementation::Isolation::ALL {
-        let implementation = Implementation::load("atomic").unwrap().with_isolation(isolation);
+        let implementation = Implementation::load("atomic")
+            .unwrap()
+            .with_isolation(isolation);
         let case = sign_out_vs_admin_password_change();
         let explored = common::runtime()
-            .block_on(explore(&mut engine, &case, &implementation, ExploreLimits::default(), |_| {}))
+            .block_on(explore(
+                &mut engine,
+                &case,
+                &implementation,
+                ExploreLimits::default(),
+                |_| {},
+            ))
             .unwrap();
         // 1 sign-out statement against update, delete-and-record, COMMIT;
         // fewer where the sign-out waits on the open transaction.
-        assert!((3..=4).contains(&explored.len()), "{isolation}: {}", explored.len());
+        assert!(
+            (3..=4).contains(&explored.len()),
+            "{isolation}: {}",
+            explored.len()
+        );
         for one in &explored {
             let schedule = &one.history.schedule;
             if isolation == tombstone_harness::implementation::Isolation::ReadCommitted {
-                assert!(one.verdict.is_clean(), "{isolation}: {schedule}\n{}", one.verdict);
+                assert!(
+                    one.verdict.is_clean(),
+                    "{isolation}: {schedule}\n{}",
+                    one.verdict
+                );
                 continue;
             }
-            assert_eq!(one.verdict.of(Invariant::ExactlyOneTombstone).count(), 0, "{isolation}: {schedule}\n{}", one.verdict);
+            assert_eq!(
+                one.verdict.of(Invariant::ExactlyOneTombstone).count(),
+                0,
+                "{isolation}: {schedule}\n{}",
+                one.verdict
+            );
             for v in one.verdict.of(Invariant::NoServerError) {
-                assert!(v.explanation.contains("40001"), "{isolation}: {schedule}: {v}");
+                assert!(
+                    v.explanation.contains("40001"),
+                    "{isolation}: {schedule}: {v}"
+                );
             }
         }
     }

@@ -12,13 +12,21 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn new(schedule: Schedule) -> Scripted {
-        Scripted { schedule, position: 0, lenient: false }
+        Scripted {
+            schedule,
+            position: 0,
+            lenient: false,
+        }
     }
 
     /// For shrinking only: a choice that cannot run (the case was changed
     /// under the schedule) is skipped instead of failing.
     pub fn lenient(schedule: Schedule) -> Scripted {
-        Scripted { schedule, position: 0, lenient: true }
+        Scripted {
+            schedule,
+            position: 0,
+            lenient: true,
+        }
     }
 }
 
@@ -27,7 +35,12 @@ impl Chooser for Scripted {
         let mut position = self.position;
         self.position += 1;
         if self.lenient {
-            while self.schedule.choices.get(position).is_some_and(|c| !runnable.contains(c)) {
+            while self
+                .schedule
+                .choices
+                .get(position)
+                .is_some_and(|c| !runnable.contains(c))
+            {
                 position += 1;
             }
             self.position = position + 1;

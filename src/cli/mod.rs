@@ -1,5 +1,7 @@
 //! Command-line parsing, validation before any connection, and exit codes.
 
+mod explore;
+mod replay;
 mod run;
 
 use clap::{Args, Parser, Subcommand};
@@ -63,6 +65,10 @@ pub struct TargetArgs {
 enum Command {
     /// The main job: every operation of every implementation alone, as a table.
     Run(run::RunArgs),
+    /// Every schedule of a small scenario, as an outcome table.
+    Explore(explore::ExploreArgs),
+    /// Re-run a saved counterexample and tell its story.
+    Replay(replay::ReplayArgs),
 }
 
 impl PgArgs {
@@ -76,20 +82,23 @@ impl PgArgs {
 }
 
 impl TargetArgs {
-    /// Loads and validates every implementation before anything connects.
-    pub fn load(&self) -> anyhow::Result<Vec<Implementation>> {
-        let mut loaded = if self.implementations.is_empty() {
-            Implementation::shipped()
-        } else {
-            self.implementations
-                .iter()
-                .map(|n| Implementation::load(n))
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        if let Some(isolation) = self.isolation {
-            loaded = loaded.iter().map(|i| i.with_isolation(isolation)).collect();
+    /// The implementations named (default: all shipped), as their files say.
+    pub fn load_unmodified(&self) -> anyhow::Result<Vec<Implementation>> {
+        if self.implementations.is_empty() {
+            return Ok(Implementation::shipped());
         }
-        Ok(loaded)
+        let loaded = self.implementations.iter().map(|n| Implementation::load(n));
+        Ok(loaded.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Loads and validates every implementation before anything connects,
+    /// at the `--isolation` asked for.
+    pub fn load(&self) -> anyhow::Result<Vec<Implementation>> {
+        let loaded = self.load_unmodified()?;
+        Ok(match self.isolation {
+            Some(isolation) => loaded.iter().map(|i| i.with_isolation(isolation)).collect(),
+            None => loaded,
+        })
     }
 }
 
@@ -141,6 +150,8 @@ pub fn main() -> i32 {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Run(args) => run::run(&cli.pg, args).await,
+            Command::Explore(args) => explore::run(&cli.pg, args).await,
+            Command::Replay(args) => replay::run(&cli.pg, args).await,
         }
     });
     match result {

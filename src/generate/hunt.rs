@@ -9,12 +9,12 @@
 use super::strategy::{Bounds, CaseSeed, case_seed};
 use crate::case::Case;
 use crate::chooser::{Preference, Scripted};
-use crate::schedule::Schedule;
 use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
 use crate::operation::OperationKind;
 use crate::oracle::{self, Anomaly, Invariant, Verdict};
+use crate::schedule::Schedule;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
 
@@ -187,7 +187,8 @@ impl Hunt {
                 let mut run = |candidate: &CaseSeed, schedule: &Schedule| {
                     let (case, _) = candidate.resolve();
                     let mut chooser = Scripted::lenient(schedule.clone());
-                    let history = runtime.block_on(engine.run(&case, implementation, &mut chooser))?;
+                    let history =
+                        runtime.block_on(engine.run(&case, implementation, &mut chooser))?;
                     let verdict = oracle::judge(&case, &history);
                     Ok::<_, EngineError>((case, history, verdict))
                 };
@@ -196,7 +197,13 @@ impl Hunt {
                     Ok(target.matches(&verdict).is_some())
                 })?;
                 let (case, history, verdict) = run(&seed, &schedule)?;
-                Ok(Some(Found { case, history, verdict, target, cases_run }))
+                Ok(Some(Found {
+                    case,
+                    history,
+                    verdict,
+                    target,
+                    cases_run,
+                }))
             }
             Err(TestError::Abort(why)) => Err(HuntError::Aborted(why.to_string())),
         }

@@ -7,8 +7,8 @@
 //! context switches (see `chooser::Preference`).
 
 use crate::case::Case;
-use crate::schedule::{Schedule, SessionId};
 use crate::operation::{Action, OperationKind};
+use crate::schedule::{Schedule, SessionId};
 use crate::world::{InvitationId, Team, TeamId, TokenId, User, UserId, World};
 use proptest::prelude::*;
 
@@ -212,7 +212,9 @@ impl CaseSeed {
                 OperationSeed::ChangePassword { user, .. } | OperationSeed::DeleteUser { user } => {
                     Some(OperationSeed::ChangePasswordAdmin { user })
                 }
-                OperationSeed::DeleteSession { user, token, .. } => Some(OperationSeed::SignOut { user, token }),
+                OperationSeed::DeleteSession { user, token, .. } => {
+                    Some(OperationSeed::SignOut { user, token })
+                }
                 _ => None,
             };
             if let Some(plainer) = plainer {

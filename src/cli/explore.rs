@@ -1,0 +1,138 @@
+//! `explore`: every schedule of a small scenario, as an outcome table; or, with
+//! `--schedule`, one schedule told as a story.
+
+use super::{EXIT_CLEAN, EXIT_FINDINGS, PgArgs, TargetArgs, start_server};
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use tombstone_harness::case::Case;
+use tombstone_harness::chooser::Scripted;
+use tombstone_harness::counterexample::{Counterexample, story};
+use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::explore::{ExploreLimits, explore, render_table};
+use tombstone_harness::implementation::{Implementation, Isolation};
+use tombstone_harness::oracle;
+use tombstone_harness::scenario::Scenario;
+use tombstone_harness::schedule::Schedule;
+
+#[derive(Args)]
+pub struct ExploreArgs {
+    /// A shipped scenario (1466, sign-in-during-password-change, double-revoke,
+    /// concurrent-user-deletes, team-delete-vs-revoke, team-delete-leaves-invitations)
+    /// or a scenario file.
+    scenario: String,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Run only this schedule (e.g. "v1: 1 2 2 1") and print its story.
+    #[arg(long, value_parser = Schedule::parse)]
+    schedule: Option<Schedule>,
+    /// Save the first schedule of each distinct violation as a counterexample here.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Stop after this many schedules per implementation and isolation level.
+    #[arg(long, default_value_t = 20_000)]
+    schedules_max: u64,
+}
+
+/// The isolation levels to explore: the one asked for, else read committed
+/// and, where an operation of the case opens a transaction, the stricter two.
+fn isolations(
+    implementation: &Implementation,
+    case: &Case,
+    asked: Option<Isolation>,
+) -> Vec<Option<Isolation>> {
+    let transactional = case.operations.iter().any(|o| {
+        implementation
+            .script(o.action.kind())
+            .is_some_and(|s| s.transaction_from.is_some())
+    });
+    match asked {
+        Some(level) => vec![Some(level)],
+        None if transactional => Isolation::ALL.into_iter().map(Some).collect(),
+        None => vec![None],
+    }
+}
+
+pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
+    let scenario = Scenario::load(&args.scenario)?;
+    let implementations = args.target.load_unmodified()?;
+    let server = start_server(pg).await?;
+    let database = server.create_database().await?;
+    let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+    println!(
+        "scenario {}: {}\n{}",
+        args.scenario, scenario.about, scenario.case
+    );
+    let mut found = false;
+    for implementation in &implementations {
+        for isolation in isolations(implementation, &scenario.case, args.target.isolation) {
+            let running = isolation
+                .map(|i| implementation.with_isolation(i))
+                .unwrap_or_else(|| implementation.clone());
+            let level = isolation.unwrap_or(Isolation::ReadCommitted);
+            let title = format!("{} at {level}", implementation.name);
+            if let Some(schedule) = &args.schedule {
+                let history = engine
+                    .run(
+                        &scenario.case,
+                        &running,
+                        &mut Scripted::new(schedule.clone()),
+                    )
+                    .await?;
+                let verdict = oracle::judge(&scenario.case, &history);
+                found |= !verdict.is_clean();
+                let replay = format!(
+                    "tombstone-harness explore {} -i {} --isolation {level} --schedule '{}'",
+                    args.scenario, implementation.name, history.schedule
+                );
+                println!(
+                    "{}",
+                    story(&title, &scenario.case, &history, &verdict, &replay)
+                );
+                continue;
+            }
+            let limits = ExploreLimits {
+                schedules_max: args.schedules_max,
+            };
+            let explored = explore(&mut engine, &scenario.case, &running, limits, |_| {})
+                .await
+                .with_context(|| format!("exploring {title}"))?;
+            let violating = explored.iter().filter(|e| !e.verdict.is_clean()).count();
+            println!(
+                "\n{title}: {} schedules, {violating} violate an invariant",
+                explored.len()
+            );
+            print!("{}", render_table(&explored));
+            found |= violating > 0;
+            if let Some(dir) = &args.save {
+                let mut seen = std::collections::BTreeSet::new();
+                for one in explored.iter().filter(|e| !e.verdict.is_clean()) {
+                    let key: Vec<String> = one
+                        .verdict
+                        .violations
+                        .iter()
+                        .map(|v| format!("{}{:?}", v.invariant, v.anomaly))
+                        .collect();
+                    if seen.insert(key) {
+                        let saved = Counterexample::new(
+                            &implementation.name,
+                            isolation,
+                            &scenario.case,
+                            &one.history.schedule,
+                            &one.verdict,
+                        );
+                        let path = saved.save(dir)?;
+                        println!(
+                            "saved {} (replay: tombstone-harness replay {})",
+                            path.display(),
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    drop(engine);
+    database.drop_database().await?;
+    Ok(if found { EXIT_FINDINGS } else { EXIT_CLEAN })
+}

@@ -1,0 +1,103 @@
+//! `replay`: re-run a saved counterexample and tell its story; with
+//! `--check-determinism K`, run it K times and fail loudly on any difference.
+
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PgArgs, start_server};
+use clap::Args;
+use std::path::PathBuf;
+use tombstone_harness::chooser::Scripted;
+use tombstone_harness::counterexample::{Counterexample, story};
+use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::oracle;
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// A counterexample file (fixtures/counterexamples/*.json or a saved one).
+    file: PathBuf,
+    /// Replay K times; any difference in the story is an error (exit 2).
+    #[arg(long, value_name = "K")]
+    check_determinism: Option<u32>,
+}
+
+pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
+    let counterexample = Counterexample::load(&args.file)?;
+    let mut implementation = Implementation::load(&counterexample.implementation)?;
+    if let Some(isolation) = counterexample.isolation {
+        implementation = implementation.with_isolation(isolation);
+    }
+    if args.check_determinism == Some(0) {
+        anyhow::bail!("--check-determinism needs K of at least 1");
+    }
+    let server = start_server(pg).await?;
+    let database = server.create_database().await?;
+    let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+    let runs = args.check_determinism.unwrap_or(1);
+    let mut first: Option<String> = None;
+    let mut code = EXIT_CLEAN;
+    for run in 1..=runs {
+        let chooser = &mut Scripted::new(counterexample.schedule.clone());
+        let history = engine
+            .run(&counterexample.case, &implementation, chooser)
+            .await?;
+        let verdict = oracle::judge(&counterexample.case, &history);
+        let fingerprint = history.fingerprint();
+        match &first {
+            None => {
+                let title = format!(
+                    "{} ({})",
+                    counterexample.implementation,
+                    args.file.display()
+                );
+                let command = format!("tombstone-harness replay {}", args.file.display());
+                println!(
+                    "{}",
+                    story(&title, &counterexample.case, &history, &verdict, &command)
+                );
+                let expected: Vec<(String, Option<String>)> = counterexample
+                    .expected
+                    .iter()
+                    .map(|e| (e.invariant.clone(), e.anomaly.clone()))
+                    .collect();
+                let got: Vec<(String, Option<String>)> = verdict
+                    .violations
+                    .iter()
+                    .map(|v| (v.invariant.to_string(), v.anomaly.map(|a| a.to_string())))
+                    .collect();
+                code = if verdict.is_clean() {
+                    println!(
+                        "does not reproduce: this run violates nothing (the file expected {} violations)",
+                        expected.len()
+                    );
+                    EXIT_CLEAN
+                } else {
+                    if got != expected {
+                        println!("reproduces differently: expected {expected:?}, got {got:?}");
+                    }
+                    EXIT_FINDINGS
+                };
+                first = Some(fingerprint);
+            }
+            Some(first) if *first != fingerprint => {
+                let line = first
+                    .lines()
+                    .zip(fingerprint.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                eprintln!(
+                    "error: nondeterminism: replay {run} of {runs} differs from replay 1 (first difference at line {}: {:?} vs {:?})",
+                    line + 1,
+                    first.lines().nth(line).unwrap_or(""),
+                    fingerprint.lines().nth(line).unwrap_or("")
+                );
+                return Ok(EXIT_ERROR);
+            }
+            Some(_) => {}
+        }
+    }
+    if runs > 1 {
+        println!("deterministic: {runs} replays gave the same story");
+    }
+    drop(engine);
+    database.drop_database().await?;
+    Ok(code)
+}
