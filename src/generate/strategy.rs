@@ -220,8 +220,17 @@ impl CaseSeed {
             if let Some(plainer) = plainer {
                 let mut candidate = self.clone();
                 candidate.operations[i] = plainer;
+                // A plainer operation may have a step fewer at its start (a
+                // session delete's lookup): try its schedule without the
+                // operation's first choice too.
+                candidates.push((candidate.clone(), without_first_choice(schedule, i)));
                 candidates.push((candidate, schedule.clone()));
             }
+        }
+        for i in 0..self.teams.len() {
+            let mut candidate = self.clone();
+            candidate.teams.remove(i);
+            candidates.push((candidate, schedule.clone()));
         }
         for i in 0..self.tokens.len() {
             if self.tokens[i] > 0 {
@@ -262,6 +271,16 @@ fn without_session(schedule: &Schedule, index: usize) -> Schedule {
             .map(|s| if *s > removed { SessionId(s.0 - 1) } else { *s })
             .collect(),
     )
+}
+
+/// The schedule without session `index`'s first choice.
+fn without_first_choice(schedule: &Schedule, index: usize) -> Schedule {
+    let session = SessionId::from_index(index);
+    let mut choices = schedule.choices.clone();
+    if let Some(first) = choices.iter().position(|s| *s == session) {
+        choices.remove(first);
+    }
+    Schedule::new(choices)
 }
 
 fn pick<T: Copy>(items: &[T], index: u8) -> Option<T> {

@@ -1,0 +1,135 @@
+//! Which boxes the verdict blames: the steps that wrote the tombstones a
+//! violation names, and the step after which an operation got its 5xx.
+//!
+//! Reads steps by name as the oracles' evidence does: a recording step's
+//! name contains "record", a deleting step's "delete", narrowed to steps that
+//! name the row's table when any do. A file that names its steps otherwise
+//! gets fewer marks, never different footer text.
+
+use crate::db::StepReply;
+use crate::history::{EventKind, History, Statement};
+use crate::oracle::{Anomaly, Invariant, Verdict, Violation};
+use crate::schedule::SessionId;
+use crate::world::RowKey;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A completed statement: its event index, its step name (`None` for
+/// BEGIN, COMMIT and ROLLBACK) and the rows it affected.
+struct Completed<'h> {
+    event: usize,
+    name: Option<&'h str>,
+    rows: u64,
+    rollback: bool,
+}
+
+fn completed(history: &History, session: SessionId) -> Vec<Completed<'_>> {
+    let steps = history.events.iter().enumerate();
+    steps
+        .filter(|(_, e)| e.session == session)
+        .filter_map(|(event, e)| match &e.kind {
+            EventKind::Completed { statement, reply } => Some(Completed {
+                event,
+                name: match statement {
+                    Statement::Step { name, .. } => Some(name.as_str()),
+                    _ => None,
+                },
+                rows: match reply {
+                    StepReply::Rows(rows) => *rows,
+                    _ => 0,
+                },
+                rollback: *statement == Statement::Rollback,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The word a step name uses for `row`'s table ("record all tokens").
+fn noun(row: RowKey) -> &'static str {
+    match row {
+        RowKey::User(_) => "user",
+        RowKey::Token(_) => "token",
+        RowKey::Team(_) => "team",
+        RowKey::Member(..) => "member",
+        RowKey::Invitation(_) => "invitation",
+    }
+}
+
+/// The steps of `session` that affected rows and whose name contains
+/// `verb`, narrowed to those naming `row`'s table when any do.
+fn steps_that(history: &History, session: SessionId, verb: &str, row: RowKey) -> Vec<usize> {
+    let acting: Vec<Completed<'_>> = completed(history, session)
+        .into_iter()
+        .filter(|c| c.rows > 0 && c.name.is_some_and(|n| n.contains(verb)))
+        .collect();
+    let naming: Vec<usize> = acting
+        .iter()
+        .filter(|c| c.name.is_some_and(|n| n.contains(noun(row))))
+        .map(|c| c.event)
+        .collect();
+    if naming.is_empty() {
+        acting.iter().map(|c| c.event).collect()
+    } else {
+        naming
+    }
+}
+
+/// The completed events one violation blames.
+fn blamed_by(history: &History, violation: &Violation) -> BTreeSet<usize> {
+    let session = |op: crate::operation::OperationId| SessionId(op.0);
+    let mut events = BTreeSet::new();
+    match violation.invariant {
+        Invariant::ExactlyOneTombstone if violation.anomaly == Some(Anomaly::C) => {
+            // A missing tombstone has no writer: blame the deletes instead.
+            for &op in &violation.operations {
+                for &row in &violation.rows {
+                    events.extend(steps_that(history, session(op), "delete", row));
+                }
+            }
+        }
+        Invariant::ExactlyOneTombstone => {
+            for row in &violation.rows {
+                let tombstones = history.snapshot.tombstones.iter();
+                for writer in tombstones.filter(|t| t.row == *row).filter_map(|t| t.writer) {
+                    events.extend(steps_that(history, session(writer), "record", *row));
+                }
+            }
+        }
+        Invariant::NoServerError => {
+            for &op in &violation.operations {
+                let last = completed(history, session(op))
+                    .into_iter()
+                    .rev()
+                    .find(|c| !c.rollback);
+                events.extend(last.map(|c| c.event));
+            }
+        }
+        // No single step is to blame for an unexplained history; the
+        // footer names its rows and operations.
+        Invariant::SequentiallyExplained => {}
+    }
+    events
+}
+
+/// The letter a marker shows: the anomaly, or `!` for a violation without one.
+pub(super) fn letter(violation: &Violation) -> String {
+    violation
+        .anomaly
+        .map_or_else(|| "!".to_string(), |a| a.to_string())
+}
+
+/// Completed event index → the letters of the violations that blame it
+/// (`B`, or `AB` when two do), each letter once, in verdict order.
+pub(super) fn blamed(history: &History, verdict: &Verdict) -> BTreeMap<usize, String> {
+    let mut marks: BTreeMap<usize, String> = BTreeMap::new();
+    for violation in &verdict.violations {
+        let letter = letter(violation);
+        for event in blamed_by(history, violation) {
+            let letters = marks.entry(event).or_default();
+            if !letters.contains(&letter) {
+                letters.push_str(&letter);
+            }
+        }
+    }
+    marks
+}
