@@ -13,6 +13,7 @@
 //! - [`model`]: the intended behaviour, one action at a time; knows no SQL.
 //! - [`oracle`]: each invariant stated once; a verdict names rows, operations, steps.
 //! - [`table`]: the sequential outcome table of `make run`.
+//! - [`timeline`]: one run drawn as an SVG swimlane picture, for people.
 
 pub mod case;
 pub mod chooser;
@@ -28,7 +29,10 @@ pub mod loom_model;
 pub mod model;
 pub mod operation;
 pub mod oracle;
+pub mod report;
 pub mod scenario;
 pub mod schedule;
+pub mod stress;
 pub mod table;
+pub mod timeline;
 pub mod world;

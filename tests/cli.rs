@@ -96,7 +96,12 @@ fn no_docker_with_pg_container() {
 
 #[test]
 fn run_prints_the_table_and_exits_zero() {
-    let output = harness(&["--pg", "local", "run", "-i", "atomic"], &[]);
+    let output = harness(
+        &[
+            "--pg", "local", "run", "-i", "atomic", "--cases", "10", "--seed", "3",
+        ],
+        &[],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -118,5 +123,237 @@ fn run_prints_the_table_and_exits_zero() {
         stderr.matches("PostgreSQL: local cluster").count(),
         1,
         "{stderr}"
+    );
+}
+
+fn saved_counterexample(prefix: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/counterexamples");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let path = names
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix));
+    path.expect(prefix).display().to_string()
+}
+
+#[test]
+fn replay_tells_the_story_and_exits_one_when_it_reproduces() {
+    let file = saved_counterexample("stack-auth-pre-1466-A-");
+    let output = harness(
+        &["--pg", "local", "replay", &file, "--check-determinism", "5"],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for needle in [
+        "1. s2 op2 change-password-admin: update password hash → 1 row",
+        "4. s1 op1 sign-out: record token → 0 rows",
+        "s1 op1 sign-out finishes: 500 expected exactly one recorded refresh token",
+        "final tombstones: token t1 (by op2);",
+        "no-server-error (A: 0 rows recorded → 500 (#1466))",
+        "schedule: v1: 2 2 2 1",
+        "deterministic: 5 replays gave the same story",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} not in:\n{stdout}");
+    }
+    assert!(
+        stdout.contains(&format!("replay: tombstone-harness replay {file}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn explore_prints_the_outcome_table_and_exits_one_on_violations() {
+    let output = harness(
+        &[
+            "--pg",
+            "local",
+            "explore",
+            "1466",
+            "-i",
+            "stack-auth-post-1466",
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "stack-auth-post-1466 at read-committed: 10 schedules, 6 violate an invariant"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "v1: 2 2 2 1 1 | 401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED; 200 | token t1 (op2) | clean"
+        ),
+        "{stdout}"
+    );
+    let atomic = harness(
+        &[
+            "--pg",
+            "local",
+            "explore",
+            "1466",
+            "-i",
+            "atomic",
+            "--isolation",
+            "read-committed",
+        ],
+        &[],
+    );
+    assert_eq!(
+        atomic.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&atomic.stdout)
+    );
+}
+
+#[test]
+fn stress_writes_json_and_junit_and_shards_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    for shard in ["1/2", "2/2"] {
+        let report = path(&format!("shard{}.json", &shard[..1]));
+        let args = [
+            "--pg",
+            "local",
+            "stress",
+            "--cases",
+            "25",
+            "--seed",
+            "7",
+            "--shard",
+            shard,
+            "--mode",
+            "scheduled",
+            "-i",
+            "stack-auth-post-1466",
+            "-i",
+            "atomic",
+            "--report",
+            &report,
+            "--junit",
+            &path("junit.xml"),
+            "--save-dir",
+            &path("saved"),
+        ];
+        let output = harness(&args, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("seed 7, shard"),
+            "the seed is printed first: {stderr}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("shard1.json")).unwrap()).unwrap();
+    assert_eq!(json["format"], "tombstone-harness report v1");
+    assert_eq!(json["cases"], 25);
+    assert_eq!(json["seeds"][0], 7);
+    let findings = json["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["implementation"] == "stack-auth-post-1466"),
+        "atomic is clean: {findings:?}"
+    );
+    let b = findings
+        .iter()
+        .find(|f| f["anomaly"] == "B")
+        .expect("a duplicate tombstone in 25 cases");
+    let replay = b["replay"].as_str().unwrap();
+    assert!(
+        replay.starts_with("tombstone-harness replay ") && b["reproduced"] == true,
+        "{b}"
+    );
+
+    let junit = std::fs::read_to_string(path("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 6, "2 implementations × 3 invariants");
+    let failed = |class: &str, name: &str| {
+        let case = cases
+            .iter()
+            .find(|c| c.attribute("classname") == Some(class) && c.attribute("name") == Some(name))
+            .unwrap();
+        case.children().any(|n| n.has_tag_name("failure"))
+    };
+    assert!(failed("stack-auth-post-1466", "exactly-one-tombstone"));
+    assert!(!failed("atomic", "exactly-one-tombstone") && !failed("atomic", "no-server-error"));
+
+    let merged = path("merged.json");
+    let output = harness(
+        &[
+            "report",
+            "merge",
+            &path("shard1.json"),
+            &path("shard2.json"),
+            "--out",
+            &merged,
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(merged).unwrap()).unwrap();
+    assert_eq!(merged["cases"], 50);
+    assert_eq!(merged["shards"], serde_json::json!(["1/2", "2/2"]));
+}
+
+#[test]
+fn stress_without_a_budget_or_with_a_bad_shard_is_a_usage_error() {
+    assert_one_line_error(&harness(&["stress"], &[]), "stress needs a budget");
+    assert_one_line_error(
+        &harness(&["stress", "--cases", "1", "--shard", "3/2"], &[]),
+        "is not a shard",
+    );
+    assert_one_line_error(
+        &harness(&["stress", "--duration", "soon"], &[]),
+        "is not a duration",
+    );
+}
+
+#[test]
+fn timeline_writes_an_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    let file = saved_counterexample("stack-auth-post-1466-B-");
+    let output = harness(
+        &[
+            "--pg",
+            "local",
+            "timeline",
+            &file,
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    assert!(
+        doc.descendants().any(|n| n
+            .attribute("class")
+            .is_some_and(|c| c.contains("violating"))),
+        "no marked write"
     );
 }

@@ -1,8 +1,12 @@
 //! Command-line parsing, validation before any connection, and exit codes.
 
 mod explore;
+mod findings;
 mod replay;
+mod report;
 mod run;
+mod stress;
+mod timeline;
 
 use clap::{Args, Parser, Subcommand};
 use tombstone_harness::db::{PgChoice, PgOptions, Server};
@@ -11,6 +15,7 @@ use tombstone_harness::implementation::{Implementation, Isolation};
 pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +74,12 @@ enum Command {
     Explore(explore::ExploreArgs),
     /// Re-run a saved counterexample and tell its story.
     Replay(replay::ReplayArgs),
+    /// The nightly job: generated cases for a duration or count, with reports.
+    Stress(stress::StressArgs),
+    /// Work with JSON reports (merge the reports of N shards).
+    Report(report::ReportArgs),
+    /// Draw a saved counterexample as an SVG swimlane picture.
+    Timeline(timeline::TimelineArgs),
 }
 
 impl PgArgs {
@@ -152,6 +163,9 @@ pub fn main() -> i32 {
             Command::Run(args) => run::run(&cli.pg, args).await,
             Command::Explore(args) => explore::run(&cli.pg, args).await,
             Command::Replay(args) => replay::run(&cli.pg, args).await,
+            Command::Stress(args) => stress::run(&cli.pg, args).await,
+            Command::Report(args) => report::run(args),
+            Command::Timeline(args) => timeline::run(&cli.pg, args).await,
         }
     });
     match result {

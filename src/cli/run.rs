@@ -1,19 +1,23 @@
-//! `run`: the main job behind `make run`.
+//! `run`: the main job behind `make run`. First every operation of every
+//! implementation alone (a table a person can check by eye), then a bounded
+//! exploration (a minute by default) ending in the findings table.
 
-use super::{EXIT_CLEAN, PgArgs, TargetArgs, start_server};
+use super::stress::{StressArgs, execute};
+use super::{PgArgs, start_server};
 use anyhow::Context;
 use clap::Args;
+use std::time::Duration;
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::table::{render, solo_actions, solo_rows, standard_world};
 
 #[derive(Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    target: TargetArgs,
+    stress: StressArgs,
 }
 
 pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
-    let implementations = args.target.load()?;
+    let implementations = args.stress.target.load()?;
     let server = start_server(pg).await?;
     let database = server.create_database().await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
@@ -29,5 +33,9 @@ pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
     println!("{}", render(&rows));
     drop(engine);
     database.drop_database().await?;
-    Ok(EXIT_CLEAN)
+    let mut stress = args.stress.clone();
+    if stress.duration.is_none() && stress.cases.is_none() {
+        stress.duration = Some(Duration::from_secs(60));
+    }
+    execute(&server, &stress, "run").await
 }

@@ -62,7 +62,7 @@ impl PgOptions {
 
 enum Backend {
     Local(LocalCluster),
-    Container(Container),
+    Container(Box<Container>),
     Url,
 }
 
@@ -109,7 +109,7 @@ impl Server {
             }
             PgChoice::Container => {
                 let (container, admin) = container::start(&options.image).await?;
-                (Backend::Container(container), admin)
+                (Backend::Container(Box::new(container)), admin)
             }
             PgChoice::Local | PgChoice::Auto => {
                 let bin = local::find_bin_dir().ok_or_else(|| {
@@ -213,13 +213,13 @@ impl Server {
                 Err(e) => e.to_string(),
             };
             let gave_up = started.elapsed() > limit;
-            if let Backend::Local(cluster) = &mut self.backend {
-                if gave_up || !cluster.may_come_up() {
-                    return Err(DbError::Unavailable(format!(
-                        "--pg local: the cluster did not start: {}",
-                        cluster.log_tail()
-                    )));
-                }
+            if let Backend::Local(cluster) = &mut self.backend
+                && (gave_up || !cluster.may_come_up())
+            {
+                return Err(DbError::Unavailable(format!(
+                    "--pg local: the cluster did not start: {}",
+                    cluster.log_tail()
+                )));
             }
             if gave_up {
                 return Err(DbError::Unavailable(format!(

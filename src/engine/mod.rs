@@ -7,6 +7,7 @@
 //! runnable depends only on the schedule, never on timing. Must not know:
 //! oracles, proptest, how choices are made.
 
+mod free;
 mod program;
 mod settle;
 
@@ -17,6 +18,8 @@ use crate::history::{Event, EventKind, History, Statement};
 use crate::implementation::Implementation;
 use crate::schedule::{Schedule, SessionId};
 use program::{Next, Program};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -59,6 +62,8 @@ pub enum EngineError {
     },
     #[error("the schedule reached choices_max = {0} choices without finishing (state: {1})")]
     ChoicesMax(usize, String),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 type Completion = (usize, u64, StepReply);
@@ -74,6 +79,8 @@ pub struct Engine {
     generation: u64,
     completions_tx: mpsc::UnboundedSender<Completion>,
     completions: mpsc::UnboundedReceiver<Completion>,
+    /// Set by Ctrl-C: the run stops at the next choice, as indeterminate.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// The per-run state `run` threads through its helpers.
@@ -99,7 +106,13 @@ impl Engine {
             generation: 0,
             completions_tx,
             completions,
+            stop: None,
         })
+    }
+
+    /// Runs stop at their next choice once `stop` is set (Ctrl-C).
+    pub fn set_stop(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = Some(stop);
     }
 
     pub fn limits(&self) -> Limits {
@@ -130,22 +143,33 @@ impl Engine {
             .expect("sessions are opened before a run")
     }
 
+    /// Each operation's program, failing if the implementation lacks one.
+    fn programs<'c>(
+        &self,
+        case: &'c Case,
+        implementation: &'c Implementation,
+    ) -> Result<Vec<Program<'c>>, EngineError> {
+        case.operations
+            .iter()
+            .map(|op| {
+                let script = implementation.script(op.action.kind()).ok_or_else(|| {
+                    EngineError::MissingOperation {
+                        implementation: implementation.name.clone(),
+                        operation: op.action.kind().to_string(),
+                    }
+                })?;
+                Ok(Program::new(script, &op.action))
+            })
+            .collect()
+    }
+
     pub async fn run(
         &mut self,
         case: &Case,
         implementation: &Implementation,
         chooser: &mut dyn Chooser,
     ) -> Result<History, EngineError> {
-        let mut programs = Vec::new();
-        for op in &case.operations {
-            let script = implementation.script(op.action.kind()).ok_or_else(|| {
-                EngineError::MissingOperation {
-                    implementation: implementation.name.clone(),
-                    operation: op.action.kind().to_string(),
-                }
-            })?;
-            programs.push(Program::new(script, &op.action));
-        }
+        let programs = self.programs(case, implementation)?;
         self.ensure_sessions(programs.len()).await?;
         self.generation += 1;
         self.control.seed(&case.world).await?;
@@ -194,8 +218,11 @@ impl Engine {
         chooser: &mut dyn Chooser,
         schedule: &mut Vec<SessionId>,
     ) -> Result<(), EngineError> {
+        let mut mark = run.events.len();
         loop {
             self.settle(run).await?;
+            canonical_order(&mut run.events[mark..], schedule.last().copied());
+            mark = run.events.len();
             let runnable: Vec<SessionId> = (0..run.programs.len())
                 .filter(|i| run.programs[*i].is_runnable())
                 .map(SessionId::from_index)
@@ -208,6 +235,13 @@ impl Engine {
                     continue;
                 }
                 return Ok(());
+            }
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Err(EngineError::Interrupted);
             }
             if schedule.len() >= self.limits.choices_max {
                 return Err(EngineError::ChoicesMax(
@@ -338,10 +372,10 @@ impl Engine {
             }
         }
         for index in 0..run.programs.len() {
-            if let Some(session) = self.sessions.get(index).and_then(Option::as_ref) {
-                if let StepReply::Lost(_) = session.execute("ROLLBACK", Vec::new()).await {
-                    self.sessions[index] = None;
-                }
+            if let Some(session) = self.sessions.get(index).and_then(Option::as_ref)
+                && let StepReply::Lost(_) = session.execute("ROLLBACK", Vec::new()).await
+            {
+                self.sessions[index] = None;
             }
         }
         self.generation += 1;
@@ -350,6 +384,15 @@ impl Engine {
     fn step_wait_max(&self) -> Duration {
         Duration::from_millis(self.limits.step_wait_ms_max)
     }
+}
+
+/// Replies that one choice set free (a COMMIT's, and those of the sessions
+/// it unblocked) reach us in whatever order the network gives. Within one
+/// choice, list the chosen session's events first, then the others by
+/// session, each session's own events in order: the story is then a
+/// function of the schedule alone.
+fn canonical_order(events: &mut [Event], chosen: Option<SessionId>) {
+    events.sort_by_key(|e| (Some(e.session) != chosen, e.session));
 }
 
 fn describe(run: &Run<'_>) -> String {

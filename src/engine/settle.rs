@@ -102,12 +102,13 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let limit = self.step_wait_max();
         for &index in in_flight {
-            if let State::Sent { since, .. } = run.programs[index].state {
-                if since.elapsed() > limit && !run.victims.contains(&index) {
-                    let pid = self.session(index).pid;
-                    self.probe.cancel(pid).await?;
-                    run.programs[index].mark_sent(Instant::now());
-                }
+            if let State::Sent { since, .. } = run.programs[index].state
+                && since.elapsed() > limit
+                && !run.victims.contains(&index)
+            {
+                let pid = self.session(index).pid;
+                self.probe.cancel(pid).await?;
+                run.programs[index].mark_sent(Instant::now());
             }
         }
         Ok(())

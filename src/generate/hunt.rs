@@ -15,6 +15,7 @@ use crate::implementation::Implementation;
 use crate::operation::OperationKind;
 use crate::oracle::{self, Anomaly, Invariant, Verdict};
 use crate::schedule::Schedule;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
 
@@ -28,7 +29,9 @@ pub enum Target {
 }
 
 impl Target {
-    fn matches(self, verdict: &Verdict) -> Option<Target> {
+    /// The specific (invariant, anomaly) of the first violation this target
+    /// accepts, if any.
+    pub fn matches(self, verdict: &Verdict) -> Option<Target> {
         verdict.violations.iter().find_map(|v| {
             let this = Target::Only(v.invariant, v.anomaly);
             match self {
@@ -90,24 +93,76 @@ pub enum HuntError {
     Aborted(String),
 }
 
-/// After proptest's shrinking, our own passes: replace an operation with a
-/// simpler kind (a user's password change by the admin's, which needs no
-/// kept token), and drop tokens, until none still fails. proptest shrinks
-/// each value on its own and cannot make these moves.
-fn simplify(
+/// Runs a candidate under a (lenient) scripted schedule and judges it.
+pub async fn run_scripted(
+    engine: &mut Engine,
+    implementation: &Implementation,
+    seed: &CaseSeed,
+    schedule: &Schedule,
+) -> Result<(Case, History, Verdict), EngineError> {
+    let (case, _) = seed.resolve();
+    let mut chooser = Scripted::lenient(schedule.clone());
+    let history = engine.run(&case, implementation, &mut chooser).await?;
+    let verdict = oracle::judge(&case, &history);
+    Ok((case, history, verdict))
+}
+
+/// After proptest's shrinking, our own passes (`CaseSeed::simpler`): drop an
+/// operation with its choices, move a sign-in's token into the world, use a
+/// plainer kind of operation, drop tokens, users and teams, while the case
+/// still violates `target`. proptest shrinks each value on its own and
+/// cannot make these moves. Returns the final case, run once more.
+pub async fn simplify(
+    engine: &mut Engine,
+    implementation: &Implementation,
     mut seed: CaseSeed,
     mut schedule: Schedule,
-    mut fails: impl FnMut(&CaseSeed, &Schedule) -> Result<bool, EngineError>,
-) -> Result<(CaseSeed, Schedule), EngineError> {
+    target: Target,
+) -> Result<(Case, History, Verdict), EngineError> {
     'improve: loop {
         for (candidate, candidate_schedule) in seed.simpler(&schedule) {
-            if fails(&candidate, &candidate_schedule)? {
+            let (_, _, verdict) =
+                run_scripted(engine, implementation, &candidate, &candidate_schedule).await?;
+            if target.matches(&verdict).is_some() {
                 (seed, schedule) = (candidate, candidate_schedule);
                 continue 'improve;
             }
         }
-        return Ok((seed, schedule));
+        return run_scripted(engine, implementation, &seed, &schedule).await;
     }
+}
+
+/// Shrinks a failing value tree with proptest's simplify/complicate walk,
+/// then `simplify`. For callers that draw cases themselves (stress).
+pub async fn shrink_tree(
+    engine: &mut Engine,
+    implementation: &Implementation,
+    tree: &mut dyn ValueTree<Value = CaseSeed>,
+    target: Target,
+    iterations_max: u32,
+) -> Result<(Case, History, Verdict), EngineError> {
+    let mut failing = tree.current();
+    let mut iterations = 0;
+    let mut more = tree.simplify();
+    while more && iterations < iterations_max {
+        iterations += 1;
+        let candidate = tree.current();
+        let (case, preferences) = candidate.resolve();
+        let history = engine
+            .run(&case, implementation, &mut Preference::new(preferences))
+            .await?;
+        if target.matches(&oracle::judge(&case, &history)).is_some() {
+            failing = candidate;
+            more = tree.simplify();
+        } else {
+            more = tree.complicate();
+        }
+    }
+    let (case, preferences) = failing.resolve();
+    let first = engine
+        .run(&case, implementation, &mut Preference::new(preferences))
+        .await?;
+    simplify(engine, implementation, failing, first.schedule, target).await
 }
 
 struct Shared<'e> {
@@ -184,19 +239,8 @@ impl Hunt {
                 let (case, preferences) = seed.resolve();
                 let mut preference = Preference::new(preferences);
                 let first = runtime.block_on(engine.run(&case, implementation, &mut preference))?;
-                let mut run = |candidate: &CaseSeed, schedule: &Schedule| {
-                    let (case, _) = candidate.resolve();
-                    let mut chooser = Scripted::lenient(schedule.clone());
-                    let history =
-                        runtime.block_on(engine.run(&case, implementation, &mut chooser))?;
-                    let verdict = oracle::judge(&case, &history);
-                    Ok::<_, EngineError>((case, history, verdict))
-                };
-                let (seed, schedule) = simplify(seed, first.schedule, |candidate, schedule| {
-                    let (_, _, verdict) = run(candidate, schedule)?;
-                    Ok(target.matches(&verdict).is_some())
-                })?;
-                let (case, history, verdict) = run(&seed, &schedule)?;
+                let simplified = simplify(engine, implementation, seed, first.schedule, target);
+                let (case, history, verdict) = runtime.block_on(simplified)?;
                 Ok(Some(Found {
                     case,
                     history,

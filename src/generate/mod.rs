@@ -5,5 +5,5 @@
 mod hunt;
 mod strategy;
 
-pub use hunt::{Found, Hunt, HuntError, Target};
+pub use hunt::{Found, Hunt, HuntError, Target, run_scripted, shrink_tree, simplify};
 pub use strategy::{Bounds, CaseSeed, OperationSeed, case_seed};

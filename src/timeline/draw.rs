@@ -59,7 +59,7 @@ pub(super) fn wrap(text: &str, chars: usize) -> Vec<String> {
 }
 
 /// Text as XML character data or an attribute value.
-pub fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -125,7 +125,10 @@ impl Svg {
         for (text, span_attributes) in runs {
             let _ = write!(spans, "<tspan {span_attributes}>{}</tspan>", escape(text));
         }
-        let _ = writeln!(self.body, r#"<text x="{x}" y="{y}" {attributes}>{spans}</text>"#);
+        let _ = writeln!(
+            self.body,
+            r#"<text x="{x}" y="{y}" {attributes}>{spans}</text>"#
+        );
     }
 
     /// The finished document, `width` × `height` pixels.
@@ -147,11 +150,14 @@ impl Svg {
     }
 }
 
-/// The hatching of blocked intervals.
+/// The hatching of blocked intervals and the head of release arrows.
 const DEFS: &str = r##"<defs>
 <pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
 <rect x="0" y="0" width="8" height="8" fill="#fff3cd"/>
 <line x1="0" y1="0" x2="0" y2="8" stroke="#e0a800" stroke-width="3"/>
 </pattern>
+<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+<path d="M0,0 L10,5 L0,10 z" fill="#b38600"/>
+</marker>
 </defs>
 "##;

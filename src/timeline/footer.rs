@@ -14,11 +14,12 @@ const LINE_HEIGHT: i32 = 18;
 enum Sample {
     Statement,
     Blocked,
+    Release,
     Blamed,
     Outcomes,
 }
 
-const LEGEND: [(Sample, &str); 4] = [
+const LEGEND: [(Sample, &str); 5] = [
     (
         Sample::Statement,
         "a statement a session sent, and the database's reply (#N: the choice that sent it)",
@@ -28,13 +29,14 @@ const LEGEND: [(Sample, &str); 4] = [
         "blocked: the session waits for a lock another session holds",
     ),
     (
+        Sample::Release,
+        "the statement whose end released that lock",
+    ),
+    (
         Sample::Blamed,
         "a step a violation blames (letter: the anomaly, listed below)",
     ),
-    (
-        Sample::Outcomes,
-        "the HTTP response the operation returned",
-    ),
+    (Sample::Outcomes, "the HTTP response the operation returned"),
 ];
 
 fn draw_sample(svg: &mut Svg, sample: Sample, x: i32, mid: i32) -> i32 {
@@ -48,12 +50,17 @@ fn draw_sample(svg: &mut Svg, sample: Sample, x: i32, mid: i32) -> i32 {
             18,
             r##"fill="url(#hatch)" stroke="#e0a800" stroke-width="1""##,
         ),
+        Sample::Release => {
+            let arrow = r##"stroke="#b38600" stroke-width="1.5" stroke-dasharray="5 3" marker-end="url(#arrow)""##;
+            svg.line(x, mid - 8, x + 34, mid + 8, arrow);
+        }
         Sample::Blamed => {
             svg.rect(x, mid - 9, 36, 18, grey);
             let frame = format!(r#"rx="5" fill="none" stroke="{RED}" stroke-width="3""#);
             svg.rect(x - 3, mid - 12, 42, 24, &frame);
             svg.rect(x + 24, mid - 19, 16, 14, &format!(r#"rx="7" fill="{RED}""#));
-            let white = r##"font-size="10" font-weight="bold" fill="#ffffff" text-anchor="middle""##;
+            let white =
+                r##"font-size="10" font-weight="bold" fill="#ffffff" text-anchor="middle""##;
             svg.text(x + 32, mid - 8, "B", white);
         }
         Sample::Outcomes => {
@@ -83,7 +90,11 @@ pub(super) fn legend(svg: &mut Svg, width: i32, top: i32) -> i32 {
     svg.text(left, top + 4, "Legend", r#"font-weight="bold""#);
     let (mut x, mut mid) = (left, top + 28);
     for (sample, caption) in LEGEND {
-        let sample_width = if matches!(sample, Sample::Outcomes) { 110 } else { 40 };
+        let sample_width = if matches!(sample, Sample::Outcomes) {
+            110
+        } else {
+            40
+        };
         let item = sample_width + 8 + text_width(caption, FONT_PX);
         if x > left && x + item > width - super::MARGIN {
             (x, mid) = (left, mid + 30);
@@ -132,24 +143,31 @@ pub(super) fn footer(
             .tombstones
             .iter()
             .map(|t| {
-                let writer = t.writer.map_or("a session outside the case".into(), |w| w.to_string());
+                let writer = t
+                    .writer
+                    .map_or("a session outside the case".into(), |w| w.to_string());
                 format!("{} (written by {writer})", t.row)
             })
             .collect();
         vec![(texts.join(" · "), PLAIN)]
     };
-    let heading = "Final tombstones (rows of DeletedRow after the run)";
+    let heading = "Final tombstones (DeletedRow after the run: a deleted row needs exactly one)";
     let mut y = section(svg, width, top, heading, &tombstones);
     let red = format!(r#"fill="{RED}""#);
     let violations: Vec<(String, &str)> = if verdict.is_clean() {
         vec![("clean: every invariant holds".to_string(), PLAIN)]
     } else {
         let lines = verdict.violations.iter();
-        lines.map(|v| (format!("[{}] {v}", letter(v)), red.as_str())).collect()
+        lines
+            .map(|v| (format!("[{}] {v}", letter(v)), red.as_str()))
+            .collect()
     };
     y = section(svg, width, y, "Verdict", &violations);
     let schedule = vec![(
-        format!("{}  (choice N: the session that sent its next statement)", history.schedule),
+        format!(
+            "{}  (choice N: the session that sent its next statement)",
+            history.schedule
+        ),
         PLAIN,
     )];
     y = section(svg, width, y, "Schedule", &schedule);

@@ -52,12 +52,16 @@ pub(super) struct Wait {
 }
 
 /// How and where a session's operation ended.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Ending {
+    /// Whether the history records the operation finishing.
+    pub finished: bool,
     /// The session's last column when it finished; `None` if it finished
-    /// before sending anything (a refused request).
+    /// before sending anything (a refused request) or never finished.
     pub column: Option<usize>,
-    pub result: OperationResult,
+    /// The history's result for the session (what the oracles judge), or
+    /// else the one its `Finished` event carries.
+    pub result: Option<OperationResult>,
 }
 
 #[derive(Debug, Default)]
@@ -66,7 +70,19 @@ pub(super) struct Layout {
     pub cells: Vec<Cell>,
     pub waits: Vec<Wait>,
     /// Indexed by session.
-    pub endings: Vec<Option<Ending>>,
+    pub endings: Vec<Ending>,
+}
+
+impl Layout {
+    /// The column of the blocker's last statement before `wait` ended: the
+    /// one whose completion (a COMMIT, a ROLLBACK, an autocommit step)
+    /// released the lock.
+    pub fn releaser(&self, wait: &Wait) -> Option<usize> {
+        let to = wait.to?;
+        (wait.from..to)
+            .rev()
+            .find(|&c| wait.by.contains(&self.cells[c].session))
+    }
 }
 
 /// A statement sent and not yet answered.
@@ -111,7 +127,7 @@ fn new_cell(session: SessionId, choice: usize, kind: CellKind, statement: &State
 /// are a harness bug and are left out rather than panicking a picture).
 pub(super) fn layout(history: &History, sessions: usize) -> Layout {
     let mut out = Layout {
-        endings: vec![None; sessions],
+        endings: vec![Ending::default(); sessions],
         ..Layout::default()
     };
     let mut open: Vec<Option<Open>> = (0..sessions).map(|_| None).collect();
@@ -147,10 +163,14 @@ pub(super) fn layout(history: &History, sessions: usize) -> Layout {
             }
             EventKind::Completed { statement, reply } => {
                 let column = match open[s].take() {
-                    Some(o) if o.by.is_empty() && o.deadlock.is_none() && o.choice == event.choice => {
+                    Some(o)
+                        if o.by.is_empty() && o.deadlock.is_none() && o.choice == event.choice =>
+                    {
                         o.column
                     }
-                    waited => complete_later(&mut out, event.session, event.choice, statement, waited),
+                    waited => {
+                        complete_later(&mut out, event.session, event.choice, statement, waited)
+                    }
                 };
                 let cell = &mut out.cells[column];
                 cell.reply = Some(reply_text(statement, reply));
@@ -158,13 +178,16 @@ pub(super) fn layout(history: &History, sessions: usize) -> Layout {
                 cell.completed_event = Some(index);
             }
             EventKind::Finished(result) => {
-                let column = out.cells.iter().rposition(|c| c.session == event.session);
-                out.endings[s] = Some(Ending {
-                    column,
-                    result: result.clone(),
-                });
+                out.endings[s] = Ending {
+                    finished: true,
+                    column: out.cells.iter().rposition(|c| c.session == event.session),
+                    result: Some(result.clone()),
+                };
             }
         }
+    }
+    for (ending, result) in out.endings.iter_mut().zip(&history.results) {
+        ending.result = Some(result.clone());
     }
     for (s, o) in open.into_iter().enumerate() {
         if let Some(o) = o {

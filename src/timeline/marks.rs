@@ -7,11 +7,12 @@
 //! gets fewer marks, never different footer text.
 
 use crate::db::StepReply;
-use crate::history::{EventKind, History, Statement};
+use crate::history::{EventKind, History, OperationResult, Statement};
+use crate::operation::OperationId;
 use crate::oracle::{Anomaly, Invariant, Verdict, Violation};
 use crate::schedule::SessionId;
 use crate::world::RowKey;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A completed statement: its event index, its step name (`None` for
 /// BEGIN, COMMIT and ROLLBACK) and the rows it affected.
@@ -74,24 +75,42 @@ fn steps_that(history: &History, session: SessionId, verb: &str, row: RowKey) ->
     }
 }
 
-/// The completed events one violation blames.
-fn blamed_by(history: &History, violation: &Violation) -> BTreeSet<usize> {
-    let session = |op: crate::operation::OperationId| SessionId(op.0);
-    let mut events = BTreeSet::new();
+/// What a violation blames a step for, in a few words under its box.
+fn caption(history: &History, violation: &Violation, op: OperationId, row: RowKey) -> String {
+    match (violation.invariant, violation.anomaly) {
+        (Invariant::ExactlyOneTombstone, Some(Anomaly::C)) => {
+            format!("deleted {row}, no tombstone")
+        }
+        (Invariant::ExactlyOneTombstone, _) => format!("tombstone for {row}"),
+        _ => match history.results.get(SessionId(op.0).index()) {
+            Some(OperationResult::Finished(outcome)) => format!("led to {}", outcome.status),
+            _ => "led to the failure".to_string(),
+        },
+    }
+}
+
+/// The completed events one violation blames, each with its caption.
+fn blamed_by(history: &History, violation: &Violation) -> Vec<(usize, String)> {
+    let session = |op: OperationId| SessionId(op.0);
+    let mut events = Vec::new();
     match violation.invariant {
         Invariant::ExactlyOneTombstone if violation.anomaly == Some(Anomaly::C) => {
             // A missing tombstone has no writer: blame the deletes instead.
             for &op in &violation.operations {
                 for &row in &violation.rows {
-                    events.extend(steps_that(history, session(op), "delete", row));
+                    let text = caption(history, violation, op, row);
+                    let steps = steps_that(history, session(op), "delete", row);
+                    events.extend(steps.into_iter().map(|e| (e, text.clone())));
                 }
             }
         }
         Invariant::ExactlyOneTombstone => {
-            for row in &violation.rows {
+            for &row in &violation.rows {
                 let tombstones = history.snapshot.tombstones.iter();
-                for writer in tombstones.filter(|t| t.row == *row).filter_map(|t| t.writer) {
-                    events.extend(steps_that(history, session(writer), "record", *row));
+                for op in tombstones.filter(|t| t.row == row).filter_map(|t| t.writer) {
+                    let text = caption(history, violation, op, row);
+                    let steps = steps_that(history, session(op), "record", row);
+                    events.extend(steps.into_iter().map(|e| (e, text.clone())));
                 }
             }
         }
@@ -101,7 +120,9 @@ fn blamed_by(history: &History, violation: &Violation) -> BTreeSet<usize> {
                     .into_iter()
                     .rev()
                     .find(|c| !c.rollback);
-                events.extend(last.map(|c| c.event));
+                let text = |row| caption(history, violation, op, row);
+                let row = violation.rows.first().copied();
+                events.extend(last.map(|c| (c.event, row.map_or_else(String::new, text))));
             }
         }
         // No single step is to blame for an unexplained history; the
@@ -118,16 +139,27 @@ pub(super) fn letter(violation: &Violation) -> String {
         .map_or_else(|| "!".to_string(), |a| a.to_string())
 }
 
-/// Completed event index → the letters of the violations that blame it
-/// (`B`, or `AB` when two do), each letter once, in verdict order.
-pub(super) fn blamed(history: &History, verdict: &Verdict) -> BTreeMap<usize, String> {
-    let mut marks: BTreeMap<usize, String> = BTreeMap::new();
+/// How a blamed step is marked: the letters of the violations that blame
+/// it (`B`, or `AB` when two do) and why, in a few words.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Mark {
+    pub letters: String,
+    pub captions: Vec<String>,
+}
+
+/// Completed event index → its mark, each letter and caption once, in
+/// verdict order.
+pub(super) fn blamed(history: &History, verdict: &Verdict) -> BTreeMap<usize, Mark> {
+    let mut marks: BTreeMap<usize, Mark> = BTreeMap::new();
     for violation in &verdict.violations {
         let letter = letter(violation);
-        for event in blamed_by(history, violation) {
-            let letters = marks.entry(event).or_default();
-            if !letters.contains(&letter) {
-                letters.push_str(&letter);
+        for (event, caption) in blamed_by(history, violation) {
+            let mark = marks.entry(event).or_default();
+            if !mark.letters.contains(&letter) {
+                mark.letters.push_str(&letter);
+            }
+            if !caption.is_empty() && !mark.captions.contains(&caption) {
+                mark.captions.push(caption);
             }
         }
     }

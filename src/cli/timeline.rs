@@ -1,0 +1,48 @@
+//! `timeline FILE --svg OUT`: a swimlane picture of a saved counterexample.
+
+use super::{EXIT_CLEAN, PgArgs, start_server};
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use tombstone_harness::chooser::Scripted;
+use tombstone_harness::counterexample::Counterexample;
+use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::{oracle, timeline};
+
+#[derive(Args)]
+pub struct TimelineArgs {
+    /// A counterexample file.
+    file: PathBuf,
+    /// Where to write the SVG picture.
+    #[arg(long)]
+    svg: PathBuf,
+}
+
+pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
+    let counterexample = Counterexample::load(&args.file)?;
+    let mut implementation = Implementation::load(&counterexample.implementation)?;
+    if let Some(isolation) = counterexample.isolation {
+        implementation = implementation.with_isolation(isolation);
+    }
+    let server = start_server(pg).await?;
+    let database = server.create_database().await?;
+    let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+    let chooser = &mut Scripted::new(counterexample.schedule.clone());
+    let history = engine
+        .run(&counterexample.case, &implementation, chooser)
+        .await?;
+    let verdict = oracle::judge(&counterexample.case, &history);
+    let title = format!(
+        "{} — {}",
+        counterexample.implementation,
+        args.file.display()
+    );
+    let picture = timeline::svg(&title, &counterexample.case, &history, &verdict);
+    std::fs::write(&args.svg, picture)
+        .with_context(|| format!("writing {}", args.svg.display()))?;
+    println!("wrote {}", args.svg.display());
+    drop(engine);
+    database.drop_database().await?;
+    Ok(EXIT_CLEAN)
+}

@@ -1,0 +1,126 @@
+//! Free-running load: every session runs its operation's statements back to
+//! back, at real concurrency, with no gating, as a production server would.
+//! The history's `choice` numbers are the global order in which statements
+//! were sent, so the oracles can still order operations in real time. Not
+//! replayable step for step; findings are re-hunted under schedules.
+
+use super::program::{Next, Program, State};
+use super::{Engine, EngineError};
+use crate::case::Case;
+use crate::db::{Session, StepReply};
+use crate::history::{Event, EventKind, History, OperationResult, Statement};
+use crate::implementation::Implementation;
+use crate::schedule::{Schedule, SessionId};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+struct Log {
+    events: Mutex<Vec<Event>>,
+    sent: AtomicUsize,
+}
+
+impl Log {
+    fn push(&self, choice: usize, session: SessionId, kind: EventKind) {
+        self.events
+            .lock()
+            .expect("no panics while logging")
+            .push(Event {
+                choice,
+                session,
+                kind,
+            });
+    }
+}
+
+impl Engine {
+    /// Runs `case` with every session free; judged like any other history.
+    pub async fn run_free(
+        &mut self,
+        case: &Case,
+        implementation: &Implementation,
+    ) -> Result<History, EngineError> {
+        let programs = self.programs(case, implementation)?;
+        self.ensure_sessions(programs.len()).await?;
+        self.generation += 1;
+        self.control.seed(&case.world).await?;
+        let log = Log {
+            events: Mutex::new(Vec::new()),
+            sent: AtomicUsize::new(0),
+        };
+        let runs = programs.into_iter().enumerate().map(|(index, program)| {
+            let session = self.session(index);
+            run_session(session, SessionId::from_index(index), program, &log)
+        });
+        let results = futures::future::join_all(runs).await;
+        let mut events = log.events.into_inner().expect("no panics while logging");
+        events.sort_by_key(|e| e.choice);
+        let schedule = Schedule::new(
+            events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::Sent(Statement::Step { .. } | Statement::Commit)
+                    )
+                })
+                .map(|e| e.session)
+                .collect(),
+        );
+        for (index, result) in results.iter().enumerate() {
+            if let OperationResult::Indeterminate(_) = result {
+                self.sessions[index] = None;
+            }
+        }
+        let snapshot = self.control.snapshot().await?;
+        Ok(History {
+            schedule,
+            events,
+            results,
+            snapshot,
+        })
+    }
+}
+
+async fn run_session(
+    session: &Session,
+    id: SessionId,
+    mut program: Program<'_>,
+    log: &Log,
+) -> OperationResult {
+    loop {
+        if let State::Done(result) = &program.state {
+            let result = result.clone();
+            log.push(
+                log.sent.fetch_add(1, Ordering::SeqCst) + 1,
+                id,
+                EventKind::Finished(result.clone()),
+            );
+            return result;
+        }
+        let (statement, sql, binds, begin) = program.next_statement();
+        if let Some(begin) = begin {
+            let reply = session.execute(&begin.to_string(), Vec::new()).await;
+            if let StepReply::Lost(why) = reply {
+                return OperationResult::Indeterminate(format!("connection lost: {why}"));
+            }
+            program.in_transaction = true;
+        }
+        let choice = log.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        log.push(choice, id, EventKind::Sent(statement.clone()));
+        program.mark_sent(Instant::now());
+        let reply = session.execute(&sql, binds).await;
+        let harness_timeout = matches!(&reply, StepReply::Error { sqlstate, .. } if sqlstate == "57014" || sqlstate == "55P03");
+        log.push(
+            choice,
+            id,
+            EventKind::Completed {
+                statement,
+                reply: reply.clone(),
+            },
+        );
+        if let Next::Finish { rollback: true, .. } = program.on_reply(&reply, harness_timeout) {
+            let _ = session.execute("ROLLBACK", Vec::new()).await;
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The nightly job's loop: draw cases from a seed, run each under every
+//! implementation (scheduled by the engine, or free-running at real
+//! concurrency), tally findings by implementation and anomaly, and shrink and
+//! save the first case of each kind.
+//!
+//! Owns: case numbering and sharding of the seed space, the tally. Must not
+//! know: printing, progress bars, report formats (the CLI's).
+
+mod tally;
+
+pub use tally::{Finding, FindingKey, Tally};
+
+use crate::chooser::Preference;
+use crate::counterexample::Counterexample;
+use crate::engine::{Engine, EngineError};
+use crate::generate::{Bounds, CaseSeed, Target, case_seed, shrink_tree};
+use crate::implementation::{Implementation, Isolation};
+use crate::operation::OperationKind;
+use crate::oracle::{self, Invariant};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which engine mode a case runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// The engine's controlled schedules: deterministic, replayable.
+    Scheduled,
+    /// Every session at real concurrency with no gating.
+    Free,
+    /// Three scheduled cases for every free-running one.
+    Mixed,
+}
+
+/// `--shard K/N`: this run takes case numbers ≡ K-1 (mod N).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("'{text}' is not a shard: write K/N with 1 ≤ K ≤ N (e.g. 2/4)");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            k.trim().parse::<u64>().map_err(|_| bad())?,
+            n.trim().parse::<u64>().map_err(|_| bad())?,
+        );
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StressConfig {
+    pub seed: u64,
+    pub shard: Shard,
+    pub duration: Option<Duration>,
+    pub cases_max: Option<u64>,
+    pub mode: Mode,
+    pub bounds: Bounds,
+    pub save_dir: Option<PathBuf>,
+    pub shrink_iterations_max: u32,
+}
+
+/// The seed of case number `n` of a run seeded `seed`: a fixed mix, so a
+/// case can be re-drawn from `(seed, n)` alone.
+pub fn case_seed_of(seed: u64, n: u64) -> [u8; 32] {
+    let mut state = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut bytes = [0u8; 32];
+    for chunk in bytes.chunks_mut(8) {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes
+}
+
+/// Case number `n`'s value tree (for shrinking) under `bounds`.
+pub fn draw(
+    seed: u64,
+    n: u64,
+    bounds: Bounds,
+    kinds: &[OperationKind],
+) -> Box<dyn ValueTree<Value = CaseSeed>> {
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &case_seed_of(seed, n));
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let tree = case_seed(bounds, kinds)
+        .new_tree(&mut runner)
+        .expect("case strategies never reject");
+    Box::new(tree)
+}
+
+/// Shared between a run's workers and whoever shows progress.
+pub struct Progress {
+    pub tally: Mutex<Tally>,
+    pub stop: Arc<AtomicBool>,
+    pub started: Instant,
+    next_case: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    pub fn new(stop: Arc<AtomicBool>) -> Progress {
+        Progress {
+            tally: Mutex::new(Tally::default()),
+            stop,
+            started: Instant::now(),
+            next_case: 0.into(),
+        }
+    }
+
+    pub fn snapshot(&self) -> Tally {
+        self.tally.lock().expect("tally lock").clone()
+    }
+
+    /// The next case number of this shard, or None when the budget is spent.
+    fn take_case(&self, config: &StressConfig) -> Option<u64> {
+        if self.stop.load(Ordering::Relaxed)
+            || config.duration.is_some_and(|d| self.started.elapsed() >= d)
+        {
+            return None;
+        }
+        let k = self.next_case.fetch_add(1, Ordering::Relaxed);
+        if config.cases_max.is_some_and(|max| k >= max) {
+            return None;
+        }
+        Some(k * config.shard.count + (config.shard.index - 1))
+    }
+}
+
+/// One worker: its own engine (and database), drawing case numbers until the
+/// budget is spent. Infrastructure errors end the worker and the run.
+pub async fn worker(
+    engine: &mut Engine,
+    implementations: &[Implementation],
+    isolation: Option<Isolation>,
+    config: &StressConfig,
+    progress: &Progress,
+) -> Result<(), EngineError> {
+    engine.set_stop(progress.stop.clone());
+    let outcome = async {
+        while let Some(n) = progress.take_case(config) {
+            progress.tally.lock().expect("tally lock").cases += 1;
+            for implementation in implementations {
+                run_case(engine, implementation, isolation, config, progress, n).await?;
+            }
+        }
+        Ok(())
+    };
+    match outcome.await {
+        Err(EngineError::Interrupted) => Ok(()),
+        other => other,
+    }
+}
+
+/// Runs case number `n` once; shrinks and saves each kind of finding it is
+/// the first to show.
+async fn run_case(
+    engine: &mut Engine,
+    implementation: &Implementation,
+    isolation: Option<Isolation>,
+    config: &StressConfig,
+    progress: &Progress,
+    n: u64,
+) -> Result<(), EngineError> {
+    let kinds: Vec<OperationKind> = implementation.operations.keys().copied().collect();
+    let free = match config.mode {
+        Mode::Scheduled => false,
+        Mode::Free => true,
+        Mode::Mixed => n % 4 == 3,
+    };
+    let (case, preferences) = draw(config.seed, n, config.bounds, &kinds)
+        .current()
+        .resolve();
+    let history = if free {
+        engine.run_free(&case, implementation).await?
+    } else {
+        engine
+            .run(&case, implementation, &mut Preference::new(preferences))
+            .await?
+    };
+    let verdict = oracle::judge(&case, &history);
+    let new_kinds = {
+        let mut tally = progress.tally.lock().expect("tally lock");
+        tally.record(&implementation.name, free, &history, &verdict)
+    };
+    for key in new_kinds {
+        let target = Target::Only(key.invariant, key.anomaly);
+        // A fresh tree per kind: shrinking towards one kind moves the tree.
+        let mut tree = draw(config.seed, n, config.bounds, &kinds);
+        let iterations = config.shrink_iterations_max;
+        let (case, history, verdict) =
+            shrink_tree(engine, implementation, tree.as_mut(), target, iterations).await?;
+        let example = Counterexample::new(
+            &implementation.name,
+            isolation,
+            &case,
+            &history.schedule,
+            &verdict,
+        );
+        let saved = config
+            .save_dir
+            .as_ref()
+            .and_then(|dir| example.save(dir).ok());
+        let reproduced = target.matches(&verdict).is_some();
+        let violation = verdict.of(key.invariant).find(|v| v.anomaly == key.anomaly);
+        let explanation = violation.map(|v| v.explanation.clone());
+        let mut tally = progress.tally.lock().expect("tally lock");
+        tally.set_example(&key, n, example, saved, reproduced, explanation);
+    }
+    Ok(())
+}
+
+/// The invariants every implementation is checked against, for reports.
+pub fn invariants() -> [Invariant; 3] {
+    Invariant::ALL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_partition_case_numbers() {
+        assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 2, count: 4 });
+        assert!(
+            Shard::parse("0/4").is_err()
+                && Shard::parse("5/4").is_err()
+                && Shard::parse("x").is_err()
+        );
+        let numbers = |index| {
+            let config = StressConfig {
+                seed: 1,
+                shard: Shard { index, count: 3 },
+                duration: None,
+                cases_max: Some(4),
+                mode: Mode::Scheduled,
+                bounds: Bounds::default(),
+                save_dir: None,
+                shrink_iterations_max: 0,
+            };
+            let progress = Progress::new(Arc::new(AtomicBool::new(false)));
+            std::iter::from_fn(|| progress.take_case(&config)).collect::<Vec<_>>()
+        };
+        assert_eq!(numbers(1), vec![0, 3, 6, 9]);
+        assert_eq!(numbers(3), vec![2, 5, 8, 11]);
+    }
+
+    #[test]
+    fn a_case_number_draws_the_same_case_every_time() {
+        let kinds = OperationKind::ALL;
+        let a = draw(7, 3, Bounds::default(), &kinds).current().resolve();
+        let b = draw(7, 3, Bounds::default(), &kinds).current().resolve();
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1, b.1);
+        assert_ne!(
+            draw(7, 4, Bounds::default(), &kinds).current().resolve().0,
+            a.0
+        );
+    }
+}
