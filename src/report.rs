@@ -47,6 +47,8 @@ pub struct Report {
     pub free_runs: u64,
     pub statements: u64,
     pub indeterminate: u64,
+    #[serde(default)]
+    pub reconnects: u64,
     pub runs_per_second: f64,
     pub interrupted: bool,
     #[serde(default)]
@@ -116,6 +118,7 @@ impl Report {
             free_runs: tally.free_runs,
             statements: tally.statements,
             indeterminate: tally.indeterminate,
+            reconnects: tally.reconnects,
             runs_per_second: rate(tally.scheduled_runs + tally.free_runs),
             interrupted: facts.interrupted,
             error: facts.error,
@@ -168,6 +171,7 @@ impl Report {
                 merged.free_runs += report.free_runs;
                 merged.statements += report.statements;
                 merged.indeterminate += report.indeterminate;
+                merged.reconnects += report.reconnects;
                 merged.runs_per_second += report.runs_per_second;
                 merged.interrupted |= report.interrupted;
                 merged.error = merged.error.clone().or_else(|| report.error.clone());

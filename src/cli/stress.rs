@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tombstone_harness::db::Server;
+use tombstone_harness::db::{Server, redact};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::report::{Report, RunFacts, rss_kb};
@@ -47,6 +47,9 @@ pub struct StressArgs {
     /// Write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// How long to keep reconnecting after losing the server before stopping.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub reconnect_max: Duration,
     /// Where shrunk counterexamples are saved.
     #[arg(long, default_value = "out/counterexamples")]
     pub save_dir: PathBuf,
@@ -96,6 +99,7 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
         bounds: Bounds::default(),
         save_dir: Some(args.save_dir.clone()),
         shrink_iterations_max: 500,
+        reconnect_max: args.reconnect_max,
     };
     let names: Vec<String> = implementations.iter().map(|i| i.name.clone()).collect();
     eprintln!(
@@ -146,7 +150,7 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
         .map(|e| e.to_string());
     let tally = progress.snapshot();
     let facts = RunFacts {
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: redact(&std::env::args().collect::<Vec<_>>().join(" ")),
         seed,
         shard: format!("{}/{}", args.shard.index, args.shard.count),
         mode: format!("{:?}", args.mode).to_lowercase(),
@@ -167,11 +171,12 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
     }
     print_findings(&report);
     eprintln!(
-        "{} cases, {} runs ({:.0}/s), {} indeterminate, seed {seed}",
+        "{} cases, {} runs ({:.0}/s), {} indeterminate, {} reconnects, seed {seed}",
         report.cases,
         report.scheduled_runs + report.free_runs,
         report.runs_per_second,
-        report.indeterminate
+        report.indeterminate,
+        report.reconnects
     );
     if let Some(error) = error {
         eprintln!("error: the run stopped on an infrastructure problem, not a race: {error}");

@@ -12,12 +12,17 @@ use super::watchdog::{Watchdog, shell_quote};
 use sqlx::postgres::PgConnectOptions;
 use std::mem::ManuallyDrop;
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 pub const DEFAULT_IMAGE: &str = "postgres:15";
 pub const OWNER_LABEL: &str = "org.tombstone-harness.owner";
+/// Unique per server, so one server's watchdog removes only its container.
+pub const SERVER_LABEL: &str = "org.tombstone-harness.server";
+
+static NEXT_SERVER: AtomicU32 = AtomicU32::new(0);
 
 pub struct Container {
     pub id: String,
@@ -76,6 +81,14 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
     }
     reap();
     let owner = format!("{}:{}", hostname(), std::process::id());
+    let server = format!("{owner}:{}", NEXT_SERVER.fetch_add(1, Ordering::Relaxed));
+    // The watchdog exists before the container does, so a harness killed
+    // while it starts still has its container removed (by label; the
+    // second pass catches a creation that was still in flight).
+    let filter = shell_quote(&format!("label={SERVER_LABEL}={server}"));
+    let remove =
+        format!("docker ps -aq --filter {filter} | xargs -r docker rm -f -v >/dev/null 2>&1");
+    let watchdog = Watchdog::spawn("", &format!("{remove}; sleep 1; {remove}"), None)?;
     let (name, tag) = split_image(image);
     let request = GenericImage::new(name, tag)
         .with_exposed_port(5432.tcp())
@@ -83,6 +96,7 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
         .with_env_var("POSTGRES_PASSWORD", "postgres")
         .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
         .with_label(OWNER_LABEL, owner)
+        .with_label(SERVER_LABEL, server)
         .with_cmd([
             "postgres",
             "-c",
@@ -103,11 +117,6 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
         DbError::Unavailable(format!("--pg container: starting {image} failed: {}{hint}", one_line(&e.to_string())))
     })?;
     let id = handle.id().to_string();
-    let watchdog = Watchdog::spawn(
-        "",
-        &format!("docker rm -f -v {} >/dev/null 2>&1", shell_quote(&id)),
-        None,
-    )?;
     let port = handle
         .get_host_port_ipv4(5432)
         .await

@@ -97,6 +97,12 @@ impl Session {
     }
 }
 
+/// SQLSTATEs after which the connection is gone (class 08, and the
+/// server's "terminating connection" family): a fault, never a finding.
+fn connection_ended(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03")
+}
+
 async fn serve(mut conn: PgConnection, mut requests: mpsc::UnboundedReceiver<Request>) {
     while let Some(request) = requests.recv().await {
         let mut query = sqlx::query(AssertSqlSafe(request.sql));
@@ -108,10 +114,17 @@ async fn serve(mut conn: PgConnection, mut requests: mpsc::UnboundedReceiver<Req
         }
         let reply = match query.execute(&mut conn).await {
             Ok(done) => StepReply::Rows(done.rows_affected()),
-            Err(sqlx::Error::Database(e)) => StepReply::Error {
-                sqlstate: e.code().map(|c| c.to_string()).unwrap_or_default(),
-                message: e.message().to_string(),
-            },
+            Err(sqlx::Error::Database(e)) => {
+                let sqlstate = e.code().map(|c| c.to_string()).unwrap_or_default();
+                if connection_ended(&sqlstate) {
+                    StepReply::Lost(format!("{} ({sqlstate})", e.message()))
+                } else {
+                    StepReply::Error {
+                        sqlstate,
+                        message: e.message().to_string(),
+                    }
+                }
+            }
             Err(other) => StepReply::Lost(super::redact(&other.to_string())),
         };
         let lost = matches!(reply, StepReply::Lost(_));

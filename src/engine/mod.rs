@@ -110,6 +110,16 @@ impl Engine {
         })
     }
 
+    /// Opens fresh connections after the server dropped ours (a restart):
+    /// the same database, new sessions, probe and control connection.
+    pub async fn reopen(&mut self) -> Result<(), DbError> {
+        let fresh = Engine::open(self.connector.clone(), self.limits).await?;
+        let stop = self.stop.take();
+        *self = fresh;
+        self.stop = stop;
+        Ok(())
+    }
+
     /// Runs stop at their next choice once `stop` is set (Ctrl-C).
     pub fn set_stop(&mut self, stop: Arc<AtomicBool>) {
         self.stop = Some(stop);

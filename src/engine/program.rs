@@ -140,12 +140,21 @@ impl<'a> Program<'a> {
         }
     }
 
+    /// After cancelling an overdue step: wait for its reply without
+    /// cancelling it again at once.
+    pub fn restart_clock(&mut self, now: Instant) {
+        if let State::Sent { since, .. } = &mut self.state {
+            *since = now;
+        }
+    }
+
     pub fn mark_running(&mut self) {
-        if let State::Blocked {
-            position, since, ..
-        } = self.state
-        {
-            self.state = State::Sent { position, since };
+        // The wait on us is over: the step's own time limit starts now.
+        if let State::Blocked { position, .. } = self.state {
+            self.state = State::Sent {
+                position,
+                since: Instant::now(),
+            };
         }
     }
 

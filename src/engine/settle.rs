@@ -108,7 +108,7 @@ impl Engine {
             {
                 let pid = self.session(index).pid;
                 self.probe.cancel(pid).await?;
-                run.programs[index].mark_sent(Instant::now());
+                run.programs[index].restart_clock(Instant::now());
             }
         }
         Ok(())

@@ -70,6 +70,9 @@ pub struct StressConfig {
     pub bounds: Bounds,
     pub save_dir: Option<PathBuf>,
     pub shrink_iterations_max: u32,
+    /// After losing the server, how long to keep trying to reconnect
+    /// (with backoff) before the run stops as an infrastructure error.
+    pub reconnect_max: Duration,
 }
 
 /// The seed of case number `n` of a run seeded `seed`: a fixed mix, so a
@@ -149,18 +152,49 @@ pub async fn worker(
     progress: &Progress,
 ) -> Result<(), EngineError> {
     engine.set_stop(progress.stop.clone());
-    let outcome = async {
-        while let Some(n) = progress.take_case(config) {
-            progress.tally.lock().expect("tally lock").cases += 1;
-            for implementation in implementations {
-                run_case(engine, implementation, isolation, config, progress, n).await?;
+    while let Some(n) = progress.take_case(config) {
+        progress.tally.lock().expect("tally lock").cases += 1;
+        for implementation in implementations {
+            match run_case(engine, implementation, isolation, config, progress, n).await {
+                Ok(()) => {}
+                Err(EngineError::Interrupted) => return Ok(()),
+                // The case that was cut off proves nothing and is not
+                // counted; the run goes on if the server comes back.
+                Err(EngineError::Db(lost)) => {
+                    reconnect(engine, config, progress, lost).await?;
+                    progress.tally.lock().expect("tally lock").indeterminate += 1;
+                }
+                Err(other) => return Err(other),
             }
         }
-        Ok(())
-    };
-    match outcome.await {
-        Err(EngineError::Interrupted) => Ok(()),
-        other => other,
+    }
+    Ok(())
+}
+
+/// Reopens the engine's connections with backoff, for at most
+/// `reconnect_max`; gives up with the error that started it.
+async fn reconnect(
+    engine: &mut Engine,
+    config: &StressConfig,
+    progress: &Progress,
+    lost: crate::db::DbError,
+) -> Result<(), EngineError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(50);
+    loop {
+        if progress.stop.load(Ordering::Relaxed) {
+            return Err(EngineError::Interrupted);
+        }
+        if engine.reopen().await.is_ok() {
+            progress.tally.lock().expect("tally lock").reconnects += 1;
+            return Ok(());
+        }
+        if started.elapsed() + pause > config.reconnect_max {
+            return Err(EngineError::Db(lost));
+        }
+        // Backoff between reconnection attempts to a server that is down.
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 
@@ -249,6 +283,7 @@ mod tests {
                 bounds: Bounds::default(),
                 save_dir: None,
                 shrink_iterations_max: 0,
+                reconnect_max: Duration::ZERO,
             };
             let progress = Progress::new(Arc::new(AtomicBool::new(false)));
             std::iter::from_fn(|| progress.take_case(&config)).collect::<Vec<_>>()

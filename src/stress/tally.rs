@@ -36,6 +36,8 @@ pub struct Tally {
     pub free_runs: u64,
     pub statements: u64,
     pub indeterminate: u64,
+    /// Times the run lost the server and got it back.
+    pub reconnects: u64,
     #[serde(skip)]
     pub findings: BTreeMap<FindingKey, Finding>,
 }

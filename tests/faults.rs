@@ -1,0 +1,433 @@
+//! The harness under faults: lost connections, statements that never return,
+//! a server that goes away or drops every connection, Ctrl-C, a killed
+//! harness. Each behaviour is provoked here, not assumed.
+
+mod common;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tombstone_harness::case::Case;
+use tombstone_harness::chooser::Serial;
+use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::history::OperationResult;
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::operation::Action;
+use tombstone_harness::oracle;
+use tombstone_harness::world::{TokenId, UserId, World};
+
+/// post-1466 with sign-out's first step replaced by `first_step`.
+fn with_first_sign_out_step(first_step: &str) -> Implementation {
+    let text = format!(
+        "name = \"faulty\"\n[operations.sign-out]\nsteps = [\n  {{ name = \"fault\", sql = '''{first_step}''' }},\n  {{ name = \"delete token\", sql = '''DELETE FROM \"ProjectUserRefreshToken\" WHERE \"id\" = :token''' }},\n]\n"
+    );
+    Implementation::parse("faulty.toml", &text).unwrap()
+}
+
+fn sign_out() -> Case {
+    Case::new(
+        World::one_user(1),
+        vec![Action::SignOut {
+            user: UserId(1),
+            token: TokenId(1),
+        }],
+    )
+}
+
+#[tokio::test]
+async fn a_session_whose_connection_is_terminated_is_indeterminate_and_the_next_case_runs() {
+    let (_database, mut engine) = common::engine().await;
+    let suicidal = with_first_sign_out_step("SELECT pg_terminate_backend(pg_backend_pid())");
+    let history = engine
+        .run(&sign_out(), &suicidal, &mut Serial)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&history.results[0], OperationResult::Indeterminate(why) if why.contains("connection lost")),
+        "{:?}",
+        history.results
+    );
+    assert!(
+        oracle::judge(&sign_out(), &history).is_clean(),
+        "an indeterminate case is never a finding"
+    );
+    let fine = Implementation::load("stack-auth-post-1466").unwrap();
+    let history = engine.run(&sign_out(), &fine, &mut Serial).await.unwrap();
+    assert_eq!(history.results[0].to_string(), "200");
+}
+
+#[tokio::test]
+async fn a_step_waiting_on_a_lock_outside_the_harness_is_cancelled_as_indeterminate() {
+    let database = common::server().create_database().await.unwrap();
+    let limits = Limits {
+        step_wait_ms_max: 300,
+        ..Limits::default()
+    };
+    let mut engine = Engine::open(database.connector(), limits).await.unwrap();
+    let mut outsider = database.connect("outsider").await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(4242)")
+        .execute(&mut outsider)
+        .await
+        .unwrap();
+    let waits = with_first_sign_out_step("SELECT pg_advisory_xact_lock(4242)");
+    let history = engine.run(&sign_out(), &waits, &mut Serial).await.unwrap();
+    assert!(
+        matches!(&history.results[0], OperationResult::Indeterminate(why) if why.contains("time limit")),
+        "{:?}",
+        history.results
+    );
+    assert_eq!(
+        history.schedule.to_string(),
+        "v1: 1",
+        "the case is reported with its schedule"
+    );
+    assert!(oracle::judge(&sign_out(), &history).is_clean());
+    sqlx::query("SELECT pg_advisory_unlock(4242)")
+        .execute(&mut outsider)
+        .await
+        .unwrap();
+    let history = engine.run(&sign_out(), &waits, &mut Serial).await.unwrap();
+    assert_eq!(history.results[0].to_string(), "200", "the run goes on");
+}
+
+/// The CLI, with its stderr lines delivered as they come.
+struct Harness {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Harness {
+    fn start(args: &[&str]) -> Harness {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tombstone-harness"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        Harness {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first stderr line containing `needle` (60 s at most).
+    fn line_with(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                self.seen.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        }
+        panic!("no line with {needle:?} in {:?}", self.seen);
+    }
+
+    fn cluster_dir(&mut self) -> PathBuf {
+        let line = self.line_with("PostgreSQL: local cluster at ");
+        let rest = line.split("local cluster at ").nth(1).unwrap();
+        PathBuf::from(rest.split(" (").next().unwrap())
+    }
+
+    fn wait(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.iter());
+        (status.code(), self.seen.join("\n"))
+    }
+}
+
+/// Waits until the harness's sessions are connected to the cluster at `dir`.
+async fn sessions_running(dir: &Path) -> PgConnection {
+    let options = PgConnectOptions::new()
+        .socket(dir)
+        .port(5432)
+        .username("postgres")
+        .database("postgres");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(mut conn) = PgConnection::connect_with(&options).await {
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'op1'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
+            if active > 0 {
+                return conn;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "the harness never connected its sessions to {}",
+        dir.display()
+    );
+}
+
+fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the partial report is written"))
+        .unwrap()
+}
+
+fn gone_within(path: &Path, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if !path.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let args = [
+        "--pg",
+        "local",
+        "stress",
+        "--duration",
+        "60s",
+        "--seed",
+        "1",
+        "-i",
+        "atomic",
+        "--reconnect-max",
+        "1s",
+        "--report",
+        out.to_str().unwrap(),
+    ];
+    let mut harness = Harness::start(&args);
+    let cluster = harness.cluster_dir();
+    drop(sessions_running(&cluster).await);
+    let pid = std::fs::read_to_string(cluster.join("data/postmaster.pid")).unwrap();
+    let pid: i32 = pid.lines().next().unwrap().trim().parse().unwrap();
+    // SAFETY: kill(2) on the postmaster of the cluster this test's harness started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let (code, stderr) = harness.wait();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("infrastructure problem, not a race"),
+        "{stderr}"
+    );
+    let report = report(&out);
+    assert!(
+        report["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{report}"
+    );
+    assert_eq!(
+        report["findings"],
+        serde_json::json!([]),
+        "atomic has no race; a cut-off case must not look like one"
+    );
+    assert!(
+        gone_within(&cluster, Duration::from_secs(10)),
+        "{} left behind",
+        cluster.display()
+    );
+}
+
+#[tokio::test]
+async fn dropped_connections_are_reconnected_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let args = [
+        "--pg",
+        "local",
+        "stress",
+        "--cases",
+        "400",
+        "--seed",
+        "2",
+        "-i",
+        "atomic",
+        "--mode",
+        "scheduled",
+        "--report",
+        out.to_str().unwrap(),
+    ];
+    let mut harness = Harness::start(&args);
+    let cluster = harness.cluster_dir();
+    let mut admin = sessions_running(&cluster).await;
+    // What a server restart looks like from the client: every connection of
+    // ours dropped at once.
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'tombstone\\_harness\\_%' AND pid <> pg_backend_pid()")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    drop(admin);
+    let (code, stderr) = harness.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    let report = report(&out);
+    assert!(report["reconnects"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["cases"], 400);
+    assert_eq!(report["findings"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let args = [
+        "--pg",
+        "local",
+        "stress",
+        "--duration",
+        "60s",
+        "--seed",
+        "3",
+        "--report",
+        out.to_str().unwrap(),
+    ];
+    let mut harness = Harness::start(&args);
+    let cluster = harness.cluster_dir();
+    drop(sessions_running(&cluster).await);
+    // SAFETY: SIGINT to the child this test started.
+    assert_eq!(
+        unsafe { libc::kill(harness.child.id() as i32, libc::SIGINT) },
+        0
+    );
+    let (code, stderr) = harness.wait();
+    assert_eq!(code, Some(130), "{stderr}");
+    let report = report(&out);
+    assert_eq!(report["interrupted"], true);
+    assert!(
+        gone_within(&cluster, Duration::from_secs(10)),
+        "{} left behind",
+        cluster.display()
+    );
+}
+
+#[tokio::test]
+async fn a_killed_harness_leaves_no_cluster_behind() {
+    let mut harness = Harness::start(&[
+        "--pg",
+        "local",
+        "stress",
+        "--duration",
+        "60s",
+        "-i",
+        "atomic",
+    ]);
+    let cluster = harness.cluster_dir();
+    drop(sessions_running(&cluster).await);
+    harness.child.kill().unwrap();
+    let _ = harness.wait();
+    assert!(
+        gone_within(&cluster, Duration::from_secs(10)),
+        "{} left behind",
+        cluster.display()
+    );
+}
+
+/// Where Docker has the image: the container killed mid-run is an
+/// infrastructure error (exit 2), never a race.
+#[tokio::test]
+async fn a_killed_container_stops_the_run_with_exit_2_and_no_race() {
+    let image = std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| "postgres:15".into());
+    let present = Command::new("docker")
+        .args(["image", "inspect", &image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert_ne!(
+            std::env::var("TOMBSTONE_REQUIRE_CONTAINER").as_deref(),
+            Ok("1"),
+            "image {image} is required here"
+        );
+        eprintln!("SKIPPED: no Docker image {image}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let args = [
+        "--pg",
+        "container",
+        "--pg-image",
+        &image,
+        "stress",
+        "--duration",
+        "60s",
+        "-i",
+        "atomic",
+        "--reconnect-max",
+        "1s",
+        "--report",
+        out.to_str().unwrap(),
+    ];
+    let mut harness = Harness::start(&args);
+    let line = harness.line_with("PostgreSQL: container ");
+    let id = line.split_whitespace().nth(2).unwrap().to_string();
+    let port = Command::new("docker")
+        .args(["port", &id, "5432/tcp"])
+        .output()
+        .unwrap();
+    let port = String::from_utf8_lossy(&port.stdout);
+    let port: u16 = port
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let options = PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username("postgres")
+        .password("postgres")
+        .database("postgres");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the harness never connected its sessions"
+        );
+        if let Ok(mut conn) = PgConnection::connect_with(&options).await {
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'op1'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
+            if active > 0 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        Command::new("docker")
+            .args(["kill", &id])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let (code, stderr) = harness.wait();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("infrastructure problem, not a race"),
+        "{stderr}"
+    );
+    assert_eq!(report(&out)["findings"], serde_json::json!([]));
+}
