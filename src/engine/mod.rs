@@ -199,7 +199,8 @@ impl Engine {
             }
         }
         let mut schedule = Vec::new();
-        let outcome = self.drive(&mut run, chooser, &mut schedule).await;
+        let span = tracing::debug_span!("case", implementation = %implementation.name, operations = case.operations.len());
+        let outcome = tracing::Instrument::instrument(self.drive(&mut run, chooser, &mut schedule), span).await;
         if outcome.is_err() {
             self.abandon(&mut run).await;
         }
@@ -291,6 +292,7 @@ impl Engine {
             });
             run.programs[index].in_transaction = true;
         }
+        tracing::debug!(session = %session_id, choice = run.choice, statement = %statement, "sent");
         run.events.push(Event {
             choice: run.choice,
             session: session_id,
@@ -330,6 +332,7 @@ impl Engine {
             };
         }
         let harness_timeout = matches!(&reply, StepReply::Error { sqlstate, .. } if sqlstate == "57014" || sqlstate == "55P03");
+        tracing::debug!(session = %session_id, choice = run.choice, statement = %statement, reply = ?reply, "completed");
         run.events.push(Event {
             choice: run.choice,
             session: session_id,

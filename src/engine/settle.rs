@@ -82,6 +82,7 @@ impl Engine {
             confirmed.insert(index);
             let changed = !matches!(&program.state, State::Blocked { by: old, .. } if *old == by);
             if changed {
+                tracing::debug!(session = %SessionId::from_index(index), choice = run.choice, ?by, "blocked");
                 program.mark_blocked(by.clone());
                 run.events.push(Event {
                     choice: run.choice,
