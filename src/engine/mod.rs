@@ -200,7 +200,9 @@ impl Engine {
         }
         let mut schedule = Vec::new();
         let span = tracing::debug_span!("case", implementation = %implementation.name, operations = case.operations.len());
-        let outcome = tracing::Instrument::instrument(self.drive(&mut run, chooser, &mut schedule), span).await;
+        let outcome =
+            tracing::Instrument::instrument(self.drive(&mut run, chooser, &mut schedule), span)
+                .await;
         if outcome.is_err() {
             self.abandon(&mut run).await;
         }
