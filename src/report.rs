@@ -14,6 +14,8 @@ pub const FORMAT: &str = "tombstone-harness report v1";
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ReportFinding {
     pub implementation: String,
+    /// The isolation level the implementation's transactions ran at.
+    pub isolation: String,
     pub invariant: String,
     #[serde(default)]
     pub anomaly: Option<String>,
@@ -63,6 +65,7 @@ pub struct Report {
 /// What the CLI knows about a run besides its tally.
 pub struct RunFacts {
     pub command: String,
+    pub isolation: String,
     pub seed: u64,
     pub shard: String,
     pub mode: String,
@@ -76,10 +79,16 @@ pub struct RunFacts {
     pub rss_end_kb: Option<u64>,
 }
 
-fn finding(seed: u64, key: &FindingKey, found: &crate::stress::Finding) -> ReportFinding {
+fn finding(
+    seed: u64,
+    isolation: &str,
+    key: &FindingKey,
+    found: &crate::stress::Finding,
+) -> ReportFinding {
     let path = found.saved.as_ref().map(|p| p.display().to_string());
     ReportFinding {
         implementation: key.implementation.clone(),
+        isolation: isolation.to_string(),
         invariant: key.invariant.to_string(),
         anomaly: key.anomaly.map(|a| a.to_string()),
         count: found.count,
@@ -127,7 +136,7 @@ impl Report {
             findings: tally
                 .findings
                 .iter()
-                .map(|(k, f)| finding(facts.seed, k, f))
+                .map(|(k, f)| finding(facts.seed, &facts.isolation, k, f))
                 .collect(),
         }
     }

@@ -431,3 +431,68 @@ async fn a_killed_container_stops_the_run_with_exit_2_and_no_race() {
     );
     assert_eq!(report(&out)["findings"], serde_json::json!([]));
 }
+
+/// The local cluster really restarted mid-run (fast shutdown, then the same
+/// postmaster command line again): the harness reconnects with backoff and
+/// finishes its budget.
+#[tokio::test]
+async fn a_restarted_server_is_reconnected_to_and_the_run_goes_on() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let args = [
+        "--pg",
+        "local",
+        "stress",
+        "--cases",
+        "300",
+        "--seed",
+        "4",
+        "-i",
+        "atomic",
+        "--mode",
+        "scheduled",
+        "--report",
+        out.to_str().unwrap(),
+    ];
+    let mut harness = Harness::start(&args);
+    let cluster = harness.cluster_dir();
+    drop(sessions_running(&cluster).await);
+    let data = cluster.join("data");
+    let command_line = std::fs::read_to_string(data.join("postmaster.opts")).unwrap();
+    let pid: i32 = std::fs::read_to_string(data.join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: SIGINT (fast shutdown) to the postmaster of the harness's cluster.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // SAFETY: signal 0 only checks whether the process still exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(Instant::now() < deadline, "the postmaster did not stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let owner = std::fs::metadata(&data).unwrap();
+    let mut restarted = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {} >/dev/null 2>&1", command_line.trim()))
+        .uid(owner.uid())
+        .gid(owner.gid())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let (code, stderr) = harness.wait();
+    // SAFETY: fast shutdown of the postmaster this test started.
+    unsafe { libc::kill(restarted.id() as i32, libc::SIGINT) };
+    let _ = restarted.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    let report = report(&out);
+    assert!(report["reconnects"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["cases"], 300);
+    assert_eq!(report["findings"], serde_json::json!([]));
+}

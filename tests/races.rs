@@ -5,8 +5,9 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use tombstone_harness::case::Case;
-use tombstone_harness::counterexample::story;
+use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::explore::{ExploreLimits, explore, statement_order};
 use tombstone_harness::generate::{Found, Hunt, Target};
 use tombstone_harness::implementation::Implementation;
@@ -181,9 +182,22 @@ fn hunt(name: &str, target: Target, cases: u32, seed: u64) -> Option<Found> {
         .run(common::runtime(), &mut engine, &implementation, target)
         .unwrap();
     if let Some(found) = &found {
+        // Saved where Cargo keeps test scratch files, so a failing assertion
+        // below comes with the exact command that replays the case.
+        let example = Counterexample::new(
+            name,
+            None,
+            &found.case,
+            &found.history.schedule,
+            &found.verdict,
+        );
+        let path = example
+            .save(Path::new(env!("CARGO_TARGET_TMPDIR")))
+            .unwrap();
+        let replay = format!("tombstone-harness replay {}", path.display());
         eprintln!(
             "{}",
-            story(name, &found.case, &found.history, &found.verdict, "(test)")
+            story(name, &found.case, &found.history, &found.verdict, &replay)
         );
     }
     found

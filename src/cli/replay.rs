@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::implementation::Implementation;
+use tombstone_harness::implementation::{Implementation, Isolation};
 use tombstone_harness::oracle;
 
 #[derive(Args)]
@@ -43,8 +43,9 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
         let fingerprint = history.fingerprint();
         match &first {
             None => {
+                let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
                 let title = format!(
-                    "{} ({})",
+                    "{} at {isolation} ({})",
                     counterexample.implementation,
                     args.file.display()
                 );

@@ -150,6 +150,11 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
         .map(|e| e.to_string());
     let tally = progress.snapshot();
     let facts = RunFacts {
+        isolation: args
+            .target
+            .isolation
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "as each file says".into()),
         command: redact(&std::env::args().collect::<Vec<_>>().join(" ")),
         seed,
         shard: format!("{}/{}", args.shard.index, args.shard.count),

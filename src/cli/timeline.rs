@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::Counterexample;
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::implementation::Implementation;
+use tombstone_harness::implementation::{Implementation, Isolation};
 use tombstone_harness::{oracle, timeline};
 
 #[derive(Args)]
@@ -33,8 +33,9 @@ pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
         .run(&counterexample.case, &implementation, chooser)
         .await?;
     let verdict = oracle::judge(&counterexample.case, &history);
+    let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
     let title = format!(
-        "{} — {}",
+        "{} at {isolation} — {}",
         counterexample.implementation,
         args.file.display()
     );

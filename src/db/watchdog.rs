@@ -24,10 +24,13 @@ impl Watchdog {
         cleanup: &str,
         as_user: Option<(u32, u32)>,
     ) -> Result<Watchdog, DbError> {
-        // `read` returns when the pipe closes; the cleanup runs whatever the
-        // reason. INT and TERM are ignored so a terminal's Ctrl-C or a test
-        // runner's kill reaches the harness, not the cleanup half-way.
-        let script = format!("trap '' INT TERM HUP\n{start}\nread _unused || true\n{cleanup}\n");
+        // `cat` returns when the pipe closes (and only then: a shell's `read`
+        // also returns when a background child such as the postmaster
+        // exits, which would delete a cluster an operator is restarting);
+        // the cleanup runs whatever the reason. INT and TERM are ignored so a
+        // terminal's Ctrl-C or a test runner's kill reaches the harness, not
+        // the cleanup half-way.
+        let script = format!("trap '' INT TERM HUP\n{start}\ncat >/dev/null\n{cleanup}\n");
         let mut command = Command::new("sh");
         command
             .arg("-c")
