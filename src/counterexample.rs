@@ -90,7 +90,7 @@ impl Counterexample {
     pub fn parse(file: &str, text: &str) -> Result<Counterexample, CounterexampleError> {
         let invalid = |message: String| CounterexampleError::Invalid {
             file: file.into(),
-            message,
+            message: crate::text::one_line(&message),
         };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
@@ -99,7 +99,7 @@ impl Counterexample {
             Some(other) => {
                 return Err(CounterexampleError::Version {
                     file: file.into(),
-                    found: other.into(),
+                    found: crate::text::one_line(other),
                 });
             }
             None => return Err(invalid("no \"format\" field".into())),

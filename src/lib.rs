@@ -34,5 +34,6 @@ pub mod scenario;
 pub mod schedule;
 pub mod stress;
 pub mod table;
+pub mod text;
 pub mod timeline;
 pub mod world;

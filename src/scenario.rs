@@ -60,7 +60,7 @@ impl Scenario {
         if !path.exists() && !name_or_path.ends_with(".json") {
             let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
             return Err(ScenarioError::Unknown(
-                name_or_path.into(),
+                crate::text::one_line(name_or_path),
                 names.join(", "),
             ));
         }
@@ -70,7 +70,7 @@ impl Scenario {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        let invalid = |m: String| ScenarioError::Invalid(file.into(), m);
+        let invalid = |m: String| ScenarioError::Invalid(file.into(), crate::text::one_line(&m));
         let scenario: Scenario = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if scenario.format != FORMAT {
             return Err(invalid(format!(

@@ -45,8 +45,8 @@ impl Schedule {
             Some((version, body)) if version.trim() == SCHEDULE_VERSION => body,
             Some((version, _)) => {
                 return Err(format!(
-                    "schedule version '{}' is not supported (this harness reads {SCHEDULE_VERSION})",
-                    version.trim()
+                    "schedule version {} is not supported (this harness reads {SCHEDULE_VERSION})",
+                    crate::text::quoted(version.trim())
                 ));
             }
             None => text,
@@ -58,7 +58,8 @@ impl Schedule {
                 Ok(n) if n >= 1 => choices.push(SessionId(n)),
                 _ => {
                     return Err(format!(
-                        "'{word}' in a schedule is not a session number (1, 2, …)"
+                        "{} in a schedule is not a session number (1, 2, …)",
+                        crate::text::quoted(word)
                     ));
                 }
             }

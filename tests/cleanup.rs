@@ -22,17 +22,6 @@ fn dead_pid() -> u32 {
     pid
 }
 
-fn gone_within(path: &std::path::Path, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if !path.exists() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 /// Not a test of its own: the child process of the test below, which starts
 /// the shared server and then panics, as a failing test would.
 #[test]
@@ -71,7 +60,7 @@ fn a_panicking_test_process_leaves_no_cluster_behind() {
         .expect("the child started a cluster");
     let dir = PathBuf::from(line.1.trim());
     assert!(
-        gone_within(&dir, Duration::from_secs(10)),
+        common::gone_within(&dir, Duration::from_secs(10)),
         "{} left behind",
         dir.display()
     );
@@ -165,20 +154,9 @@ async fn leftover_databases_of_dead_owners_are_reaped_in_url_mode_and_nothing_el
 /// its watchdog, and a labelled leftover of a dead owner is reaped.
 #[test]
 fn containers_of_a_killed_harness_are_removed() {
-    let image = std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| "postgres:15".into());
-    let present = Command::new("docker")
-        .args(["image", "inspect", &image])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        let required = std::env::var("TOMBSTONE_REQUIRE_CONTAINER").as_deref() == Ok("1");
-        assert!(
-            !required,
-            "the container backend is required here, but image {image} is missing"
-        );
-        eprintln!("SKIPPED: no Docker image {image}");
+    let Some(image) = common::container_image() else {
         return;
-    }
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_tombstone-harness"))
         .args([
             "--pg",

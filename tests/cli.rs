@@ -357,3 +357,55 @@ fn timeline_writes_an_svg() {
         "no marked write"
     );
 }
+
+#[test]
+fn url_credentials_never_appear_in_output_or_reports() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = tombstone_harness::db::PgOptions {
+        choice: tombstone_harness::db::PgChoice::Local,
+        url: None,
+        image: "postgres:15".into(),
+    };
+    let host = runtime
+        .block_on(tombstone_harness::db::Server::start(&options))
+        .unwrap();
+    let socket = host.local_cluster().unwrap().dir.display().to_string();
+    // Trust authentication accepts any password, so the secret is only ever ours.
+    let url = format!("postgres://postgres:s3cret-pw@localhost:5432/postgres?host={socket}");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let args = [
+        "--pg",
+        "url",
+        "--pg-url",
+        &url,
+        "stress",
+        "--cases",
+        "5",
+        "-i",
+        "atomic",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let output = harness(&args, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let everything = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(&report).unwrap()
+    );
+    assert!(
+        everything.contains("PostgreSQL: url localhost:5432"),
+        "{everything}"
+    );
+    assert!(!everything.contains("s3cret-pw"), "{everything}");
+}

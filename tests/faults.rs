@@ -158,9 +158,14 @@ async fn sessions_running(dir: &Path) -> PgConnection {
         .port(5432)
         .username("postgres")
         .database("postgres");
+    sessions_running_at(&options).await
+}
+
+/// Waits until the harness's sessions are connected to the server `options` names.
+async fn sessions_running_at(options: &PgConnectOptions) -> PgConnection {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if let Ok(mut conn) = PgConnection::connect_with(&options).await {
+        if let Ok(mut conn) = PgConnection::connect_with(options).await {
             let active: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'op1'",
             )
@@ -173,26 +178,12 @@ async fn sessions_running(dir: &Path) -> PgConnection {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!(
-        "the harness never connected its sessions to {}",
-        dir.display()
-    );
+    panic!("the harness never connected its sessions to {options:?}");
 }
 
 fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("the partial report is written"))
         .unwrap()
-}
-
-fn gone_within(path: &Path, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if !path.exists() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[tokio::test]
@@ -238,7 +229,7 @@ async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race(
         "atomic has no race; a cut-off case must not look like one"
     );
     assert!(
-        gone_within(&cluster, Duration::from_secs(10)),
+        common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",
         cluster.display()
     );
@@ -309,7 +300,7 @@ async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
     let report = report(&out);
     assert_eq!(report["interrupted"], true);
     assert!(
-        gone_within(&cluster, Duration::from_secs(10)),
+        common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",
         cluster.display()
     );
@@ -331,7 +322,7 @@ async fn a_killed_harness_leaves_no_cluster_behind() {
     harness.child.kill().unwrap();
     let _ = harness.wait();
     assert!(
-        gone_within(&cluster, Duration::from_secs(10)),
+        common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",
         cluster.display()
     );
@@ -341,20 +332,9 @@ async fn a_killed_harness_leaves_no_cluster_behind() {
 /// infrastructure error (exit 2), never a race.
 #[tokio::test]
 async fn a_killed_container_stops_the_run_with_exit_2_and_no_race() {
-    let image = std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| "postgres:15".into());
-    let present = Command::new("docker")
-        .args(["image", "inspect", &image])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        assert_ne!(
-            std::env::var("TOMBSTONE_REQUIRE_CONTAINER").as_deref(),
-            Ok("1"),
-            "image {image} is required here"
-        );
-        eprintln!("SKIPPED: no Docker image {image}");
+    let Some(image) = common::container_image() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
     let args = [
@@ -396,25 +376,7 @@ async fn a_killed_container_stops_the_run_with_exit_2_and_no_race() {
         .username("postgres")
         .password("postgres")
         .database("postgres");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "the harness never connected its sessions"
-        );
-        if let Ok(mut conn) = PgConnection::connect_with(&options).await {
-            let active: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'op1'",
-            )
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or(0);
-            if active > 0 {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    drop(sessions_running_at(&options).await);
     assert!(
         Command::new("docker")
             .args(["kill", &id])

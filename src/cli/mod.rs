@@ -142,7 +142,7 @@ pub fn main() -> i32 {
                         && !l.starts_with("Usage:")
                 })
                 .collect();
-            eprintln!("{}", lines.join(" "));
+            eprintln!("{}", tombstone_harness::text::one_line(&lines.join(" ")));
             return EXIT_ERROR;
         }
     };
@@ -173,7 +173,10 @@ pub fn main() -> i32 {
         Err(e) => {
             // One line: the chain of contexts, outermost first.
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!(
+                "error: {}",
+                tombstone_harness::text::one_line(&chain.join(": "))
+            );
             EXIT_ERROR
         }
     }

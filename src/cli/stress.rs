@@ -19,6 +19,7 @@ use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::report::{Report, RunFacts, rss_kb};
 use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
+use tombstone_harness::text::quoted;
 
 #[derive(Args, Clone)]
 pub struct StressArgs {
@@ -63,13 +64,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     );
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("'{text}' is not a duration (e.g. 90s, 10m, 1h)"))?;
+        .map_err(|_| format!("{} is not a duration (e.g. 90s, 10m, 1h)", quoted(text)))?;
     let seconds = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("'{text}' is not a duration (e.g. 90s, 10m, 1h)")),
+        _ => {
+            return Err(format!(
+                "{} is not a duration (e.g. 90s, 10m, 1h)",
+                quoted(text)
+            ));
+        }
     };
     Ok(Duration::from_secs_f64(seconds))
 }

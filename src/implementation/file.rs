@@ -5,6 +5,7 @@
 use super::rules::{Isolation, Outcome, RowsMatcher, Then};
 use super::{Implementation, Refusal, Script, Step};
 use crate::operation::{OperationKind, Parameter};
+use crate::text::{one_line, quoted};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -80,12 +81,13 @@ pub(super) fn parse(text: &str) -> Result<Implementation, String> {
         let kind = OperationKind::from_name(name).ok_or_else(|| {
             let known: Vec<&str> = OperationKind::ALL.iter().map(|k| k.name()).collect();
             format!(
-                "operation '{name}' is unknown: expected one of {}",
+                "operation {} is unknown: expected one of {}",
+                quoted(name),
                 known.join(", ")
             )
         })?;
         let script = compile_operation(kind, operation, default_isolation)
-            .map_err(|e| format!("operation '{name}', {e}"))?;
+            .map_err(|e| format!("operation {}, {e}", quoted(name)))?;
         operations.insert(kind, script);
     }
     Ok(Implementation {
@@ -98,7 +100,7 @@ pub(super) fn parse(text: &str) -> Result<Implementation, String> {
 
 /// toml's own message spans several lines with a snippet; we keep one line.
 fn toml_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().replace('\n', " ");
+    let message = one_line(error.message());
     match error.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
@@ -118,7 +120,7 @@ fn compile_operation(
     }
     let mut steps: Vec<Step> = Vec::new();
     for (index, step) in raw.steps.iter().enumerate() {
-        let where_ = format!("step {} ('{}')", index + 1, step.name);
+        let where_ = format!("step {} ({})", index + 1, quoted(&step.name));
         if steps.iter().any(|s| s.name == step.name) {
             return Err(format!(
                 "{where_}, field 'name': another step has this name"
@@ -128,12 +130,12 @@ fn compile_operation(
     }
     let transaction_from = match &raw.transaction_from {
         None => None,
-        Some(name) => Some(
-            steps
-                .iter()
-                .position(|s| &s.name == name)
-                .ok_or_else(|| format!("field 'transaction_from': no step is named '{name}'"))?,
-        ),
+        Some(name) => Some(steps.iter().position(|s| &s.name == name).ok_or_else(|| {
+            format!(
+                "field 'transaction_from': no step is named {}",
+                quoted(name)
+            )
+        })?),
     };
     let isolation = match &raw.isolation {
         Some(text) => Isolation::parse(text).map_err(|e| format!("field 'isolation': {e}"))?,
@@ -173,7 +175,8 @@ fn parameter(kind: OperationKind, name: &str) -> Result<Parameter, String> {
                 .map(|p| format!(":{}", p.name()))
                 .collect();
             Err(format!(
-                "parameter :{name} is not one {kind} supplies ({})",
+                "parameter :{} is not one {kind} supplies ({})",
+                name.escape_debug(),
                 offered.join(", ")
             ))
         }
@@ -199,8 +202,9 @@ fn compile_step(kind: OperationKind, raw: &RawStep) -> Result<Step, String> {
         let code = rule.sqlstate.trim();
         if code.len() != 5 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!(
-                "field 'errors', rule {}: '{code}' is not a SQLSTATE (five characters, e.g. 40P01)",
-                i + 1
+                "field 'errors', rule {}: {} is not a SQLSTATE (five characters, e.g. 40P01)",
+                i + 1,
+                quoted(code)
             ));
         }
         let then =

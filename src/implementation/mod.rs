@@ -95,7 +95,9 @@ impl Implementation {
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
             return Implementation::load_file(&path);
         }
-        Err(ImplementationError::Unknown(name_or_path.to_string()))
+        Err(ImplementationError::Unknown(crate::text::one_line(
+            name_or_path,
+        )))
     }
 
     pub fn load_file(path: &Path) -> Result<Implementation, ImplementationError> {

@@ -1,6 +1,7 @@
 //! The small rule language of implementation files: how rows-affected counts
 //! and SQLSTATEs become the outcome a client sees.
 
+use crate::text::quoted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -40,7 +41,8 @@ impl Outcome {
                 reason: reason.trim().to_string(),
             }),
             _ => Err(format!(
-                "'{text}' is not an outcome: write 'continue' or 'STATUS REASON' (e.g. '401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED')"
+                "{} is not an outcome: write 'continue' or 'STATUS REASON' (e.g. '401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED')",
+                quoted(text)
             )),
         }
     }
@@ -86,7 +88,7 @@ impl RowsMatcher {
         let text = text.trim();
         let number = |s: &str| {
             s.trim().parse::<u64>().map_err(|_| {
-                format!("'{text}' is not a row count condition: write N, >N or !=N (e.g. \"0\", \">1\", \"!=1\")")
+                format!("{} is not a row count condition: write N, >N or !=N (e.g. \"0\", \">1\", \"!=1\")", quoted(text))
             })
         };
         if let Some(rest) = text.strip_prefix("!=") {
@@ -141,9 +143,15 @@ impl Isolation {
     /// Accepts `read-committed`, `read committed` and `READ COMMITTED`.
     pub fn parse(text: &str) -> Result<Isolation, String> {
         let normal = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
-        Isolation::ALL.into_iter().find(|i| i.name() == normal).ok_or_else(|| {
-            format!("'{text}' is not an isolation level: read-committed, repeatable-read or serializable")
-        })
+        Isolation::ALL
+            .into_iter()
+            .find(|i| i.name() == normal)
+            .ok_or_else(|| {
+                format!(
+                    "{} is not an isolation level: read-committed, repeatable-read or serializable",
+                    quoted(text)
+                )
+            })
     }
 }
 

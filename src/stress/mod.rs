@@ -47,7 +47,12 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
     pub fn parse(text: &str) -> Result<Shard, String> {
-        let bad = || format!("'{text}' is not a shard: write K/N with 1 ≤ K ≤ N (e.g. 2/4)");
+        let bad = || {
+            format!(
+                "{} is not a shard: write K/N with 1 ≤ K ≤ N (e.g. 2/4)",
+                crate::text::quoted(text)
+            )
+        };
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
         let (index, count) = (
             k.trim().parse::<u64>().map_err(|_| bad())?,

@@ -68,3 +68,36 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn blocking_engine() -> (Database, Engine) {
     runtime().block_on(engine())
 }
+
+/// Whether `path` disappears within `limit` (cleanup happens in another
+/// process, after the one being watched has exited).
+pub fn gone_within(path: &std::path::Path, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if !path.exists() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// The container image, if Docker has it. Where `TOMBSTONE_REQUIRE_CONTAINER=1`
+/// (CI), a missing image fails the test instead of skipping it.
+pub fn container_image() -> Option<String> {
+    let image = std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| "postgres:15".into());
+    let present = std::process::Command::new("docker")
+        .args(["image", "inspect", &image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Some(image);
+    }
+    let required = std::env::var("TOMBSTONE_REQUIRE_CONTAINER").as_deref() == Ok("1");
+    assert!(
+        !required,
+        "the container backend is required here, but image {image} is missing"
+    );
+    eprintln!("SKIPPED: no Docker image {image}");
+    None
+}
