@@ -157,7 +157,7 @@ impl Value {
 
 /// What a client asks for, with its arguments.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Action {
     /// Creates `token` for `user`.
     SignIn {
@@ -274,6 +274,7 @@ impl fmt::Display for Action {
 
 /// One operation of a case: an action and the id its tombstones carry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Operation {
     pub id: OperationId,
     pub action: Action,

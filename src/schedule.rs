@@ -52,7 +52,10 @@ impl Schedule {
             None => text,
         };
         let mut choices = Vec::new();
-        for word in body.split([' ', ',']).filter(|w| !w.is_empty()) {
+        for word in body
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
             let number = word.trim_start_matches('s');
             match number.parse::<u16>() {
                 Ok(n) if n >= 1 => choices.push(SessionId(n)),

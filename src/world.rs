@@ -48,6 +48,7 @@ identity!(TeamId, "team", 3u16);
 identity!(InvitationId, "inv", 4u16);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct User {
     pub id: UserId,
     #[serde(default)]
@@ -55,6 +56,7 @@ pub struct User {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Team {
     pub id: TeamId,
     #[serde(default)]
@@ -66,6 +68,7 @@ pub struct Team {
 /// The starting state of one case. Token and invitation ids are unique across
 /// the whole world; a sign-in in the case creates a token id beyond them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct World {
     #[serde(default)]
     pub users: Vec<User>,

@@ -492,7 +492,7 @@ fn errors_stay_one_line_when_a_value_holds_a_line_break() {
         RowsMatcher::parse("a\nb").unwrap_err(),
         Isolation::parse("\n").unwrap_err(),
         Isolation::parse("a\rb").unwrap_err(),
-        Schedule::parse("1\n").unwrap_err(),
+        Schedule::parse("1\nx\n").unwrap_err(),
         Implementation::parse("f", &format!("name = \"x\"\n{rows}"))
             .unwrap_err()
             .to_string(),
