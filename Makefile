@@ -38,6 +38,11 @@ pg-image:
 loom:
 	LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) $(CARGO) test --release --features loom-model --test loom_model
 
+# Ratios against PostgreSQL's isolation tester and pgbench, measured side by
+# side; writes benches/results.{json,md} (see BENCHMARKS.md for the knobs).
+bench: setup
+	$(CARGO) bench --bench harness
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings

@@ -24,15 +24,27 @@ pub struct Snapshot {
     pub tombstones: Vec<TombstoneRow>,
 }
 
-const LIVE_SQL: &str = r#"
-SELECT 'ProjectUser', "projectUserId", NULL::uuid FROM "ProjectUser"
-UNION ALL SELECT 'ProjectUserRefreshToken', "id", NULL FROM "ProjectUserRefreshToken"
-UNION ALL SELECT 'Team', "teamId", NULL FROM "Team"
-UNION ALL SELECT 'TeamMember', "teamId", "projectUserId" FROM "TeamMember"
-UNION ALL SELECT 'VerificationCode', "id", NULL FROM "VerificationCode""#;
+/// Live rows and tombstones in one round trip (it runs after every case):
+/// live rows carry their key UUIDs, tombstones their JSON key, data and
+/// writer; tombstones come last, in the order they were written.
+const SNAPSHOT_SQL: &str = r#"
+SELECT 'ProjectUser' AS t, "projectUserId" AS a, NULL::uuid AS b, NULL::jsonb AS k, NULL::jsonb AS d, NULL::text AS w, 0::bigint AS o FROM "ProjectUser"
+UNION ALL SELECT 'ProjectUserRefreshToken', "id", NULL, NULL, NULL, NULL, 0 FROM "ProjectUserRefreshToken"
+UNION ALL SELECT 'Team', "teamId", NULL, NULL, NULL, NULL, 0 FROM "Team"
+UNION ALL SELECT 'TeamMember', "teamId", "projectUserId", NULL, NULL, NULL, 0 FROM "TeamMember"
+UNION ALL SELECT 'VerificationCode', "id", NULL, NULL, NULL, NULL, 0 FROM "VerificationCode"
+UNION ALL SELECT "tableName", NULL, NULL, "primaryKey", "data", "harnessOperation", "harnessWriteOrder" FROM "DeletedRow"
+ORDER BY o"#;
 
-const TOMBSTONES_SQL: &str = r#"
-SELECT "tableName", "primaryKey", "data", "harnessOperation" FROM "DeletedRow" ORDER BY "harnessWriteOrder""#;
+type SnapshotRow = (
+    String,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<String>,
+    i64,
+);
 
 /// The world's number inside one of its derived UUIDs, if it is of `kind`.
 fn number(uuid: Uuid, kind: u16) -> Option<u16> {
@@ -70,42 +82,39 @@ fn tombstone_row(table: &str, key: &serde_json::Value) -> Option<RowKey> {
 }
 
 pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, DbError> {
-    let live_rows: Vec<(String, Uuid, Option<Uuid>)> = sqlx::query_as(LIVE_SQL)
+    let rows: Vec<SnapshotRow> = sqlx::query_as(SNAPSHOT_SQL)
         .fetch_all(&mut *conn)
         .await
-        .map_err(|e| DbError::query("reading live rows", e))?;
-    let mut live = BTreeSet::new();
-    for (table, first, second) in live_rows {
-        let row = row_of(&table, first, second).ok_or_else(|| DbError::Query {
-            context: "reading live rows".into(),
-            message: format!("a {table} row {first} is not one of the world's"),
-        })?;
-        live.insert(row);
+        .map_err(|e| DbError::query("reading the final tables", e))?;
+    let mut snapshot = Snapshot::default();
+    for (table, first, second, primary_key, data, writer, _) in rows {
+        match (first, primary_key) {
+            (Some(first), _) => {
+                let row = row_of(&table, first, second).ok_or_else(|| DbError::Query {
+                    context: "reading live rows".into(),
+                    message: format!("a {table} row {first} is not one of the world's"),
+                })?;
+                snapshot.live.insert(row);
+            }
+            (None, Some(primary_key)) => {
+                let row = tombstone_row(&table, &primary_key).ok_or_else(|| DbError::Query {
+                    context: "reading tombstones".into(),
+                    message: format!(
+                        "a tombstone for {table} {primary_key} names no row of the world"
+                    ),
+                })?;
+                let writer = writer
+                    .and_then(|w| w.strip_prefix("op")?.parse().ok())
+                    .map(OperationId);
+                snapshot.tombstones.push(TombstoneRow {
+                    row,
+                    writer,
+                    primary_key,
+                    data,
+                });
+            }
+            (None, None) => unreachable!("every snapshot row has a key"),
+        }
     }
-    let rows: Vec<(
-        String,
-        serde_json::Value,
-        Option<serde_json::Value>,
-        Option<String>,
-    )> = sqlx::query_as(TOMBSTONES_SQL)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| DbError::query("reading tombstones", e))?;
-    let mut tombstones = Vec::new();
-    for (table, primary_key, data, writer) in rows {
-        let row = tombstone_row(&table, &primary_key).ok_or_else(|| DbError::Query {
-            context: "reading tombstones".into(),
-            message: format!("a tombstone for {table} {primary_key} names no row of the world"),
-        })?;
-        let writer = writer
-            .and_then(|w| w.strip_prefix("op")?.parse().ok())
-            .map(OperationId);
-        tombstones.push(TombstoneRow {
-            row,
-            writer,
-            primary_key,
-            data,
-        });
-    }
-    Ok(Snapshot { live, tombstones })
+    Ok(snapshot)
 }

@@ -1,0 +1,206 @@
+//! Free-running throughput against pgbench running the same statements, and
+//! the resident memory of a longer stress run.
+
+use super::{Bench, env_u64, repo_path};
+use serde_json::{Value, json};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tombstone_harness::case::Case;
+use tombstone_harness::generate::Bounds;
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::operation::Action;
+use tombstone_harness::oracle::judge;
+use tombstone_harness::report::rss_kb;
+use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
+use tombstone_harness::world::{TokenId, UserId, World};
+
+/// `jobs` engines each run the #1466 case free-running (both operations at
+/// once on their own sessions), judging every run, for `seconds`.
+fn harness_free(bench: &Bench, jobs: u64, seconds: u64) -> (f64, u64) {
+    let implementation = Implementation::load("stack-auth-post-1466").expect("implementation");
+    let case = Case::new(
+        World::one_user(1),
+        vec![
+            Action::SignOut {
+                user: UserId(1),
+                token: TokenId(1),
+            },
+            Action::ChangePasswordAdmin { user: UserId(1) },
+        ],
+    );
+    let mut engines: Vec<_> = (0..jobs).map(|_| bench.engine()).collect();
+    let runs = AtomicU64::new(0);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    bench
+        .runtime
+        .block_on(futures::future::join_all(engines.iter_mut().map(
+            |(_, engine)| {
+                let (case, implementation, runs) = (&case, &implementation, &runs);
+                async move {
+                    while Instant::now() < deadline {
+                        let history = engine
+                            .run_free(case, implementation)
+                            .await
+                            .expect("free run");
+                        let _ = judge(case, &history);
+                        runs.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            },
+        )));
+    let elapsed = started.elapsed().as_secs_f64();
+    for (database, engine) in engines {
+        drop(engine);
+        let _ = bench.runtime.block_on(database.drop_database());
+    }
+    let runs = runs.load(Ordering::Relaxed);
+    (2.0 * runs as f64 / elapsed, runs)
+}
+
+/// pgbench with `clients` clients, each running whole #1466 cases.
+fn pgbench(bench: &Bench, clients: u64, seconds: u64) -> f64 {
+    let (database, engine) = bench.engine();
+    drop(engine);
+    let script = repo_path("scripts/bench/pgbench_1466.sql");
+    let output = Command::new(bench.bin_dir.join("pgbench"))
+        .args(["-n", "-f"])
+        .arg(&script)
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.to_string(),
+            "-T",
+            &seconds.to_string(),
+        ])
+        .arg("-h")
+        .arg(&bench.socket_dir)
+        .args(["-p", "5432", "-U", "postgres", &database.name])
+        .output()
+        .expect("running pgbench");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pgbench failed: {}{}",
+        text,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let _ = bench.runtime.block_on(database.drop_database());
+    let tps: f64 = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| {
+            l.trim_start_matches("tps = ")
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("pgbench's tps line");
+    2.0 * tps
+}
+
+pub fn throughput(bench: &Bench) -> (Value, Vec<[String; 4]>) {
+    let (jobs, seconds) = (
+        env_u64("BENCH_JOBS", 2),
+        env_u64("BENCH_THROUGHPUT_SECS", 15),
+    );
+    let theirs = pgbench(bench, jobs, seconds);
+    let (ours, runs) = harness_free(bench, jobs, seconds);
+    let ratio = ours / theirs;
+    let value = json!({
+        "jobs": jobs, "seconds": seconds, "harness_operations_per_s": ours, "harness_runs": runs,
+        "pgbench_operations_per_s": theirs, "ratio": ratio,
+    });
+    let rows = vec![[
+        format!(
+            "free-running #1466 case, {jobs} workers vs pgbench -c {jobs}: operations/s, oracles on"
+        ),
+        format!("{ours:.0}/s"),
+        format!("pgbench {theirs:.0}/s ({ratio:.2}×)"),
+        format!("≥0.7× — {}", if ratio >= 0.7 { "met" } else { "MISSED" }),
+    ]];
+    (value, rows)
+}
+
+/// A stress run of drawn cases (free-running, as `stress --mode free`) with
+/// RSS sampled every second.
+pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
+    let (jobs, seconds) = (env_u64("BENCH_JOBS", 2), env_u64("BENCH_STRESS_SECS", 120));
+    let implementations =
+        vec![Implementation::load("stack-auth-post-1466").expect("implementation")];
+    let config = StressConfig {
+        seed: 1466,
+        shard: Shard::WHOLE,
+        duration: Some(Duration::from_secs(seconds)),
+        cases_max: None,
+        mode: Mode::Free,
+        bounds: Bounds::default(),
+        save_dir: None,
+        shrink_iterations_max: 100,
+        reconnect_max: Duration::from_secs(10),
+    };
+    let mut engines: Vec<_> = (0..jobs).map(|_| bench.engine()).collect();
+    let rss_start = rss_kb().unwrap_or(0);
+    let progress = Progress::new(Arc::new(AtomicBool::new(false)));
+    let samples = std::sync::Mutex::new(Vec::new());
+    bench.runtime.block_on(async {
+        let sampler = async {
+            while !progress.stop.load(Ordering::Relaxed) {
+                samples.lock().unwrap().push(rss_kb().unwrap_or(0));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        };
+        let workers = futures::future::join_all(
+            engines
+                .iter_mut()
+                .map(|(_, engine)| worker(engine, &implementations, None, &config, &progress)),
+        );
+        let run = async {
+            let results = workers.await;
+            progress.stop.store(true, Ordering::Relaxed);
+            results
+        };
+        let (results, ()) = tokio::join!(run, sampler);
+        for r in results {
+            r.expect("stress worker");
+        }
+    });
+    let rss_end = rss_kb().unwrap_or(0);
+    let samples = samples.into_inner().unwrap();
+    let rss_peak = samples.iter().copied().max().unwrap_or(0).max(rss_end);
+    let tally = progress.snapshot();
+    let elapsed = progress.started.elapsed().as_secs_f64();
+    for (database, engine) in engines {
+        drop(engine);
+        let _ = bench.runtime.block_on(database.drop_database());
+    }
+    let value = json!({
+        "seconds": seconds, "jobs": jobs, "cases": tally.cases, "free_runs": tally.free_runs,
+        "statements": tally.statements, "runs_per_s": tally.free_runs as f64 / elapsed,
+        "rss_start_kb": rss_start, "rss_end_kb": rss_end, "rss_peak_kb": rss_peak,
+        "rss_samples_kb": samples, "findings": tally.finding_count(),
+    });
+    let flat = rss_end <= rss_start + rss_start / 5 + 8 * 1024;
+    let rows = vec![[
+        format!(
+            "stress --mode free, drawn cases, {seconds} s × {jobs} workers: RSS start → end (peak)"
+        ),
+        format!(
+            "{} → {} MB ({} MB)",
+            rss_start / 1024,
+            rss_end / 1024,
+            rss_peak / 1024
+        ),
+        format!(
+            "{} runs, {:.0} runs/s",
+            tally.free_runs,
+            tally.free_runs as f64 / elapsed
+        ),
+        format!("flat — {}", if flat { "met" } else { "MISSED" }),
+    ]];
+    (value, rows)
+}

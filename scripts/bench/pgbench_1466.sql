@@ -1,0 +1,15 @@
+-- pgbench's side of the stress comparison: each transaction is one #1466 case
+-- run by one client, statement for statement as the harness runs it
+-- (stack-auth-post-1466): seed the world in one round trip (reset + user +
+-- token), sign-out's record + delete, the admin password change's hash update,
+-- bulk record + delete, then count the tombstones (the harness's snapshot).
+-- Each client works on its own tenancy (:client_id), so clients never
+-- contend, as the harness's workers each have their own database.
+-- Two operations per transaction: operations/s = 2 × tps.
+DELETE FROM "DeletedRow" WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid \; DELETE FROM "ProjectUserRefreshToken" WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid \; DELETE FROM "ProjectUser" WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid \; INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") VALUES (('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid, '00000000-0001-4000-8000-000000000001', 'u1') \; INSERT INTO "ProjectUserRefreshToken" ("tenancyId", "id", "projectUserId", "refreshToken") VALUES (('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid, '00000000-0002-4000-8000-000000000001', '00000000-0001-4000-8000-000000000001', 't1-' || :client_id);
+INSERT INTO "DeletedRow" ("id", "tenancyId", "tableName", "primaryKey", "data", "deletedAt", "shouldUpdateSequenceId") SELECT gen_random_uuid(), t."tenancyId", 'ProjectUserRefreshToken', jsonb_build_object('tenancyId', t."tenancyId", 'id', t."id"), to_jsonb(t.*), now(), true FROM "ProjectUserRefreshToken" t WHERE t."tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid AND t."id" = '00000000-0002-4000-8000-000000000001' FOR UPDATE;
+DELETE FROM "ProjectUserRefreshToken" WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid AND "id" = '00000000-0002-4000-8000-000000000001';
+UPDATE "ProjectUser" SET "passwordHash" = 'changed', "updatedAt" = now() WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid AND "projectUserId" = '00000000-0001-4000-8000-000000000001';
+INSERT INTO "DeletedRow" ("id", "tenancyId", "tableName", "primaryKey", "data", "deletedAt", "shouldUpdateSequenceId") SELECT gen_random_uuid(), t."tenancyId", 'ProjectUserRefreshToken', jsonb_build_object('tenancyId', t."tenancyId", 'id', t."id"), to_jsonb(t.*), now(), true FROM "ProjectUserRefreshToken" t WHERE t."tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid AND t."projectUserId" = '00000000-0001-4000-8000-000000000001' FOR UPDATE;
+DELETE FROM "ProjectUserRefreshToken" WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid AND "projectUserId" = '00000000-0001-4000-8000-000000000001';
+SELECT count(*) FROM "DeletedRow" WHERE "tenancyId" = ('7e4a0000-0000-4000-8000-' || lpad((:client_id + 1)::text, 12, '0'))::uuid;
