@@ -5,7 +5,7 @@
 
 use crate::case::Case;
 use crate::db::StepReply;
-use crate::history::{EventKind, History};
+use crate::history::{Event, EventKind, History};
 use crate::implementation::Isolation;
 use crate::oracle::Verdict;
 use crate::schedule::{Schedule, SessionId};
@@ -176,57 +176,13 @@ pub fn story(
     replay_command: &str,
 ) -> String {
     let mut out = format!("{title}\n{case}");
-    let who = |s: SessionId| {
-        let op = &case.operations[s.index()];
-        format!("{s} {} {}", op.id, op.action.kind())
-    };
     let events = &history.events;
     let mut i = 0;
     while i < events.len() {
-        let e = &events[i];
-        let line = match &e.kind {
-            EventKind::Sent(statement) => match events.get(i + 1) {
-                Some(next)
-                    if next.session == e.session
-                        && matches!(&next.kind, EventKind::Completed { statement: s, .. } if s == statement) =>
-                {
-                    let EventKind::Completed { reply, .. } = &next.kind else {
-                        unreachable!()
-                    };
-                    i += 1;
-                    format!(
-                        "{:>3}. {}: {statement} → {}",
-                        e.choice,
-                        who(e.session),
-                        reply_text(reply)
-                    )
-                }
-                _ => format!("{:>3}. {}: {statement} … sent", e.choice, who(e.session)),
-            },
-            EventKind::Completed { statement, reply } => {
-                format!(
-                    "     {}: {statement} completes → {}",
-                    who(e.session),
-                    reply_text(reply)
-                )
-            }
-            EventKind::Blocked { by } => {
-                let by: Vec<String> = by.iter().map(ToString::to_string).collect();
-                format!("     {} is blocked by {}", who(e.session), by.join(", "))
-            }
-            EventKind::DeadlockVictim { cycle } => {
-                let cycle: Vec<String> = cycle.iter().map(ToString::to_string).collect();
-                format!(
-                    "     deadlock among {}: {}'s statement is cancelled (PostgreSQL reports 40P01)",
-                    cycle.join(", "),
-                    e.session
-                )
-            }
-            EventKind::Finished(result) => format!("     {} finishes: {result}", who(e.session)),
-        };
+        let (line, used) = event_line(case, events, i);
         out.push_str(&line);
         out.push('\n');
-        i += 1;
+        i += used;
     }
     out.push_str("final tombstones:");
     if history.snapshot.tombstones.is_empty() {
@@ -250,4 +206,57 @@ pub fn story(
         history.schedule
     ));
     out
+}
+
+/// The story's line for `events[i]`, and how many events it told: a
+/// statement answered at once is one line with its reply.
+fn event_line(case: &Case, events: &[Event], i: usize) -> (String, usize) {
+    let who = |s: SessionId| {
+        let op = &case.operations[s.index()];
+        format!("{s} {} {}", op.id, op.action.kind())
+    };
+    let e = &events[i];
+    let line = match &e.kind {
+        EventKind::Sent(statement) => match events.get(i + 1) {
+            Some(Event {
+                session,
+                kind:
+                    EventKind::Completed {
+                        statement: s,
+                        reply,
+                    },
+                ..
+            }) if *session == e.session && s == statement => {
+                let line = format!(
+                    "{:>3}. {}: {statement} → {}",
+                    e.choice,
+                    who(e.session),
+                    reply_text(reply)
+                );
+                return (line, 2);
+            }
+            _ => format!("{:>3}. {}: {statement} … sent", e.choice, who(e.session)),
+        },
+        EventKind::Completed { statement, reply } => {
+            format!(
+                "     {}: {statement} completes → {}",
+                who(e.session),
+                reply_text(reply)
+            )
+        }
+        EventKind::Blocked { by } => {
+            let by: Vec<String> = by.iter().map(ToString::to_string).collect();
+            format!("     {} is blocked by {}", who(e.session), by.join(", "))
+        }
+        EventKind::DeadlockVictim { cycle } => {
+            let cycle: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+            format!(
+                "     deadlock among {}: {}'s statement is cancelled (PostgreSQL reports 40P01)",
+                cycle.join(", "),
+                e.session
+            )
+        }
+        EventKind::Finished(result) => format!("     {} finishes: {result}", who(e.session)),
+    };
+    (line, 1)
 }

@@ -9,7 +9,7 @@ use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::explore::{ExploreLimits, explore, render_table};
+use tombstone_harness::explore::{ExploreLimits, Explored, explore, render_table};
 use tombstone_harness::implementation::{Implementation, Isolation};
 use tombstone_harness::oracle;
 use tombstone_harness::scenario::Scenario;
@@ -105,34 +105,52 @@ pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
             print!("{}", render_table(&explored));
             found |= violating > 0;
             if let Some(dir) = &args.save {
-                let mut seen = std::collections::BTreeSet::new();
-                for one in explored.iter().filter(|e| !e.verdict.is_clean()) {
-                    let key: Vec<String> = one
-                        .verdict
-                        .violations
-                        .iter()
-                        .map(|v| format!("{}{:?}", v.invariant, v.anomaly))
-                        .collect();
-                    if seen.insert(key) {
-                        let saved = Counterexample::new(
-                            &implementation.name,
-                            isolation,
-                            &scenario.case,
-                            &one.history.schedule,
-                            &one.verdict,
-                        );
-                        let path = saved.save(dir)?;
-                        println!(
-                            "saved {} (replay: tombstone-harness replay {})",
-                            path.display(),
-                            path.display()
-                        );
-                    }
-                }
+                save_distinct(
+                    dir,
+                    &implementation.name,
+                    isolation,
+                    &scenario.case,
+                    &explored,
+                )?;
             }
         }
     }
     drop(engine);
     database.drop_database().await?;
     Ok(if found { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// Saves the first schedule of each distinct set of violations.
+fn save_distinct(
+    dir: &std::path::Path,
+    implementation: &str,
+    isolation: Option<Isolation>,
+    case: &Case,
+    explored: &[Explored],
+) -> anyhow::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for one in explored.iter().filter(|e| !e.verdict.is_clean()) {
+        let key: Vec<String> = one
+            .verdict
+            .violations
+            .iter()
+            .map(|v| format!("{}{:?}", v.invariant, v.anomaly))
+            .collect();
+        if seen.insert(key) {
+            let saved = Counterexample::new(
+                implementation,
+                isolation,
+                case,
+                &one.history.schedule,
+                &one.verdict,
+            );
+            let path = saved.save(dir)?;
+            println!(
+                "saved {} (replay: tombstone-harness replay {})",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }

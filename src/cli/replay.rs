@@ -3,12 +3,13 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PgArgs, start_server};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::history::History;
 use tombstone_harness::implementation::{Implementation, Isolation};
-use tombstone_harness::oracle;
+use tombstone_harness::oracle::{self, Verdict};
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -43,39 +44,7 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
         let fingerprint = history.fingerprint();
         match &first {
             None => {
-                let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
-                let title = format!(
-                    "{} at {isolation} ({})",
-                    counterexample.implementation,
-                    args.file.display()
-                );
-                let command = format!("tombstone-harness replay {}", args.file.display());
-                println!(
-                    "{}",
-                    story(&title, &counterexample.case, &history, &verdict, &command)
-                );
-                let expected: Vec<(String, Option<String>)> = counterexample
-                    .expected
-                    .iter()
-                    .map(|e| (e.invariant.clone(), e.anomaly.clone()))
-                    .collect();
-                let got: Vec<(String, Option<String>)> = verdict
-                    .violations
-                    .iter()
-                    .map(|v| (v.invariant.to_string(), v.anomaly.map(|a| a.to_string())))
-                    .collect();
-                code = if verdict.is_clean() {
-                    println!(
-                        "does not reproduce: this run violates nothing (the file expected {} violations)",
-                        expected.len()
-                    );
-                    EXIT_CLEAN
-                } else {
-                    if got != expected {
-                        println!("reproduces differently: expected {expected:?}, got {got:?}");
-                    }
-                    EXIT_FINDINGS
-                };
+                code = tell(&counterexample, &args.file, &history, &verdict);
                 first = Some(fingerprint);
             }
             Some(first) if *first != fingerprint => {
@@ -101,4 +70,41 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
     drop(engine);
     database.drop_database().await?;
     Ok(code)
+}
+
+/// Prints the story of the first replay and whether it reproduces what the
+/// file recorded; returns the exit code (1: it reproduces, 0: it does not).
+fn tell(counterexample: &Counterexample, file: &Path, history: &History, verdict: &Verdict) -> i32 {
+    let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
+    let title = format!(
+        "{} at {isolation} ({})",
+        counterexample.implementation,
+        file.display()
+    );
+    let command = format!("tombstone-harness replay {}", file.display());
+    println!(
+        "{}",
+        story(&title, &counterexample.case, history, verdict, &command)
+    );
+    let expected: Vec<(String, Option<String>)> = counterexample
+        .expected
+        .iter()
+        .map(|e| (e.invariant.clone(), e.anomaly.clone()))
+        .collect();
+    let got: Vec<(String, Option<String>)> = verdict
+        .violations
+        .iter()
+        .map(|v| (v.invariant.to_string(), v.anomaly.map(|a| a.to_string())))
+        .collect();
+    if verdict.is_clean() {
+        println!(
+            "does not reproduce: this run violates nothing (the file expected {} violations)",
+            expected.len()
+        );
+        return EXIT_CLEAN;
+    }
+    if got != expected {
+        println!("reproduces differently: expected {expected:?}, got {got:?}");
+    }
+    EXIT_FINDINGS
 }

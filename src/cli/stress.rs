@@ -17,6 +17,7 @@ use std::time::Duration;
 use tombstone_harness::db::{Server, redact};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
+use tombstone_harness::implementation::Implementation;
 use tombstone_harness::report::{Report, RunFacts, rss_kb};
 use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
 use tombstone_harness::text::quoted;
@@ -117,44 +118,11 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
         names.join(", ")
     );
     let rss_start_kb = rss_kb();
-    let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (stop, interrupted) = (stop.clone(), interrupted.clone());
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                stop.store(true, Ordering::SeqCst);
-            }
-        })
-    };
-    let progress = Progress::new(stop.clone());
-    let mut databases = Vec::new();
-    let mut engines = Vec::new();
-    for _ in 0..args.jobs {
-        let database = server.create_database().await?;
-        engines.push(Engine::open(database.connector(), Limits::default()).await?);
-        databases.push(database);
-    }
-    let display = show_progress(&progress, args);
-    let workers = engines.iter_mut().map(|engine| {
-        worker(
-            engine,
-            &implementations,
-            args.target.isolation,
-            &config,
-            &progress,
-        )
-    });
-    let results = futures::future::join_all(workers).await;
-    stop.store(true, Ordering::SeqCst);
-    let _ = display.await;
+    let progress = Progress::new(Arc::new(AtomicBool::new(false)));
+    let watcher = watch_ctrl_c(progress.stop.clone(), interrupted.clone());
+    let error = run_workers(server, &implementations, &config, &progress, args).await?;
     watcher.abort();
-    let error = results
-        .into_iter()
-        .find_map(|r| r.err())
-        .map(|e| e.to_string());
-    let tally = progress.snapshot();
     let facts = RunFacts {
         isolation: args
             .target
@@ -170,17 +138,71 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
         postgres: server.description().to_string(),
         elapsed_s: progress.started.elapsed().as_secs_f64(),
         interrupted: interrupted.load(Ordering::SeqCst),
-        error: error.clone(),
+        error,
         rss_start_kb,
         rss_end_kb: rss_kb(),
     };
-    let report = Report::new(facts, &tally);
+    let report = Report::new(facts, &progress.snapshot());
     write_reports(&report, args)?;
+    print_findings(&report);
+    Ok(exit_code(&report, seed))
+}
+
+/// Ctrl-C stops the workers at their next choice; the run then reports.
+fn watch_ctrl_c(
+    stop: Arc<AtomicBool>,
+    interrupted: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupted.store(true, Ordering::SeqCst);
+            stop.store(true, Ordering::SeqCst);
+        }
+    })
+}
+
+/// One database and engine per job, all workers at once, progress shown
+/// meanwhile; returns the infrastructure error that stopped a worker, if any.
+async fn run_workers(
+    server: &Server,
+    implementations: &[Implementation],
+    config: &StressConfig,
+    progress: &Progress,
+    args: &StressArgs,
+) -> anyhow::Result<Option<String>> {
+    let mut databases = Vec::new();
+    let mut engines = Vec::new();
+    for _ in 0..args.jobs {
+        let database = server.create_database().await?;
+        engines.push(Engine::open(database.connector(), Limits::default()).await?);
+        databases.push(database);
+    }
+    let display = show_progress(progress, args);
+    let workers = engines.iter_mut().map(|engine| {
+        worker(
+            engine,
+            implementations,
+            args.target.isolation,
+            config,
+            progress,
+        )
+    });
+    let results = futures::future::join_all(workers).await;
+    progress.stop.store(true, Ordering::SeqCst);
+    display.await;
     drop(engines);
     for database in databases {
         let _ = database.drop_database().await;
     }
-    print_findings(&report);
+    Ok(results
+        .into_iter()
+        .find_map(|r| r.err())
+        .map(|e| e.to_string()))
+}
+
+/// The summary line and the exit code: 2 for an infrastructure error, 130
+/// when interrupted, 1 for findings, else 0.
+fn exit_code(report: &Report, seed: u64) -> i32 {
     eprintln!(
         "{} cases, {} runs ({:.0}/s), {} indeterminate, {} reconnects, seed {seed}",
         report.cases,
@@ -189,19 +211,19 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
         report.indeterminate,
         report.reconnects
     );
-    if let Some(error) = error {
+    if let Some(error) = &report.error {
         eprintln!("error: the run stopped on an infrastructure problem, not a race: {error}");
-        return Ok(EXIT_ERROR);
+        return EXIT_ERROR;
     }
     if report.interrupted {
         eprintln!("interrupted: partial results above");
-        return Ok(EXIT_INTERRUPTED);
+        return EXIT_INTERRUPTED;
     }
-    Ok(if report.finding_count() > 0 {
+    if report.finding_count() > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    })
+    }
 }
 
 fn write_reports(report: &Report, args: &StressArgs) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 //! errors. Must not know: oracles, schedules, how outcomes are judged.
 
 mod container;
+mod database;
 mod local;
 mod probe;
 mod seed;
@@ -14,9 +15,10 @@ mod session;
 mod snapshot;
 mod watchdog;
 
+pub use database::{Connector, Database};
 pub use probe::Probe;
 pub use seed::{Control, world_sql};
-pub use server::{Connector, Database, PgChoice, PgOptions, Server};
+pub use server::{PgChoice, PgOptions, Server};
 pub use session::{Session, SessionLimits, StepReply};
 pub use snapshot::{Snapshot, TombstoneRow};
 

@@ -10,17 +10,18 @@
 mod free;
 mod program;
 mod settle;
+mod step;
 
 use crate::case::Case;
 use crate::chooser::{Chooser, ChooserError};
 use crate::db::{Connector, Control, DbError, Probe, Session, SessionLimits, StepReply};
-use crate::history::{Event, EventKind, History, Statement};
+use crate::history::{Event, EventKind, History};
 use crate::implementation::Implementation;
 use crate::schedule::{Schedule, SessionId};
-use program::{Next, Program};
+use program::Program;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Every limit the engine works under, unit last.
@@ -266,112 +267,6 @@ impl Engine {
             schedule.push(chosen);
             run.choice = schedule.len();
             self.send(run, chosen.index()).await?;
-        }
-    }
-
-    /// Sends the session's next statement (after a BEGIN, which never blocks).
-    async fn send(&mut self, run: &mut Run<'_>, index: usize) -> Result<(), EngineError> {
-        let session_id = SessionId::from_index(index);
-        let (statement, sql, binds, begin) = run.programs[index].next_statement();
-        if let Some(begin) = begin {
-            let sql = begin.to_string();
-            run.events.push(Event {
-                choice: run.choice,
-                session: session_id,
-                kind: EventKind::Sent(begin.clone()),
-            });
-            let reply = self.session(index).execute(&sql, Vec::new()).await;
-            if let StepReply::Lost(why) = &reply {
-                return Err(DbError::Connection(format!("BEGIN on {session_id}: {why}")).into());
-            }
-            run.events.push(Event {
-                choice: run.choice,
-                session: session_id,
-                kind: EventKind::Completed {
-                    statement: begin,
-                    reply,
-                },
-            });
-            run.programs[index].in_transaction = true;
-        }
-        tracing::debug!(session = %session_id, choice = run.choice, statement = %statement, "sent");
-        run.events.push(Event {
-            choice: run.choice,
-            session: session_id,
-            kind: EventKind::Sent(statement),
-        });
-        let (tx, generation) = (self.completions_tx.clone(), self.generation);
-        self.session(index).send_with(&sql, binds, move |reply| {
-            let _ = tx.send((index, generation, reply));
-        });
-        run.programs[index].mark_sent(Instant::now());
-        Ok(())
-    }
-
-    /// Records a reply and applies the script's rules; rolls back at once
-    /// when the operation ends inside a transaction, as the application would.
-    async fn complete(
-        &mut self,
-        run: &mut Run<'_>,
-        index: usize,
-        mut reply: StepReply,
-    ) -> Result<(), EngineError> {
-        let session_id = SessionId::from_index(index);
-        let statement = match run.programs[index].position() {
-            program::Position::Commit => Statement::Commit,
-            program::Position::Step(i) => Statement::Step {
-                index: i,
-                name: run.programs[index].script.steps[i].name.clone(),
-            },
-        };
-        let was_victim = run.victims.contains(&index);
-        if was_victim {
-            run.victims.retain(|v| *v != index);
-            // What PostgreSQL itself would have said to one member of the cycle.
-            reply = StepReply::Error {
-                sqlstate: "40P01".into(),
-                message: "deadlock detected".into(),
-            };
-        }
-        let harness_timeout = matches!(&reply, StepReply::Error { sqlstate, .. } if sqlstate == "57014" || sqlstate == "55P03");
-        tracing::debug!(session = %session_id, choice = run.choice, statement = %statement, reply = ?reply, "completed");
-        run.events.push(Event {
-            choice: run.choice,
-            session: session_id,
-            kind: EventKind::Completed {
-                statement,
-                reply: reply.clone(),
-            },
-        });
-        if let StepReply::Lost(_) = reply {
-            self.sessions[index] = None;
-        }
-        match run.programs[index].on_reply(&reply, harness_timeout) {
-            Next::Continue => Ok(()),
-            Next::Finish { result, rollback } => {
-                if rollback {
-                    run.events.push(Event {
-                        choice: run.choice,
-                        session: session_id,
-                        kind: EventKind::Sent(Statement::Rollback),
-                    });
-                    let reply = self.session(index).execute("ROLLBACK", Vec::new()).await;
-                    run.events.push(Event {
-                        choice: run.choice,
-                        session: session_id,
-                        kind: EventKind::Completed {
-                            statement: Statement::Rollback,
-                            reply,
-                        },
-                    });
-                }
-                run.events.push(Event {
-                    choice: run.choice,
-                    session: session_id,
-                    kind: EventKind::Finished(result),
-                });
-                Ok(())
-            }
         }
     }
 

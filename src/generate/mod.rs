@@ -3,6 +3,7 @@
 //! failure to a minimal case that violates the same thing.
 
 mod hunt;
+mod shrink;
 mod strategy;
 
 pub use hunt::{Found, Hunt, HuntError, Target, run_scripted, shrink_tree, simplify};
