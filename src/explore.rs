@@ -18,12 +18,16 @@ pub struct Explored {
 #[derive(Clone, Copy, Debug)]
 pub struct ExploreLimits {
     pub schedules_max: u64,
+    /// Skip schedules that only reorder statements that commute
+    /// (`Exhaustive::pruned`).
+    pub pruned: bool,
 }
 
 impl Default for ExploreLimits {
     fn default() -> Self {
         ExploreLimits {
             schedules_max: 20_000,
+            pruned: false,
         }
     }
 }
@@ -44,7 +48,11 @@ pub async fn explore(
     limits: ExploreLimits,
     mut progress: impl FnMut(&Explored),
 ) -> Result<Vec<Explored>, ExploreError> {
-    let mut chooser = Exhaustive::new();
+    let mut chooser = if limits.pruned {
+        Exhaustive::pruned()
+    } else {
+        Exhaustive::new()
+    };
     let mut explored = Vec::new();
     loop {
         let history = engine.run(case, implementation, &mut chooser).await?;

@@ -1,7 +1,7 @@
 //! `cargo bench --bench harness`: the figures of BENCHMARKS.md, each a ratio
 //! measured side by side in one run on one throwaway local PostgreSQL 15.
 //! Not a test: nothing here asserts a speed. Sections (all by default, or a
-//! comma list in `BENCH_ONLY`): isolation, blocking, hunts, stress, scaling.
+//! comma list in `BENCH_ONLY`): isolation, blocking, hunts, stress, scaling, pruning.
 //! Writes `benches/results.json` and `benches/results.md`.
 //!
 //! Env: BENCH_REPEATS (runs of each permutation, default 40), BENCH_SEEDS
@@ -11,6 +11,7 @@
 
 mod hunts;
 mod isolation;
+mod pruning;
 mod scaling;
 mod stress;
 
@@ -141,6 +142,11 @@ fn main() {
     if wanted("scaling") {
         let (value, rows) = scaling::exhaustive(&bench);
         results.insert("scaling".into(), value);
+        table.extend(rows);
+    }
+    if wanted("pruning") {
+        let (value, rows) = pruning::savings(&bench);
+        results.insert("pruning".into(), value);
         table.extend(rows);
     }
     write_outputs(Value::Object(results), &table);

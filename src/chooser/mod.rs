@@ -11,11 +11,29 @@ pub use exhaustive::Exhaustive;
 pub use preference::Preference;
 pub use scripted::Scripted;
 
+use crate::implementation::Footprint;
 use crate::schedule::SessionId;
 
 pub trait Chooser: Send {
     /// Picks one of `runnable` (never empty, ascending).
     fn choose(&mut self, runnable: &[SessionId]) -> Result<SessionId, ChooserError>;
+
+    /// Whether the engine should compute a `Hint` before each choice.
+    fn wants_hint(&self) -> bool {
+        false
+    }
+
+    /// What the engine knows about the statements around this choice.
+    fn hint(&mut self, _hint: Hint) {}
+}
+
+/// The tables touched by the statement the last chosen session just ran,
+/// and by each runnable session's next statement: enough to see that two
+/// statements commute.
+#[derive(Clone, Debug, Default)]
+pub struct Hint {
+    pub last: Option<(SessionId, Footprint)>,
+    pub next: Vec<(SessionId, Footprint)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

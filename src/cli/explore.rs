@@ -29,6 +29,10 @@ pub struct ExploreArgs {
     /// Save the first schedule of each distinct violation as a counterexample here.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Skip schedules that only reorder statements on disjoint tables (at
+    /// read committed; other levels are explored in full).
+    #[arg(long)]
+    prune: bool,
     /// Stop after this many schedules per implementation and isolation level.
     #[arg(long, default_value_t = 20_000)]
     schedules_max: u64,
@@ -93,6 +97,7 @@ pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
             }
             let limits = ExploreLimits {
                 schedules_max: args.schedules_max,
+                pruned: args.prune,
             };
             let explored = explore(&mut engine, &scenario.case, &running, limits, |_| {})
                 .await

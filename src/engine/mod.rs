@@ -13,10 +13,10 @@ mod settle;
 mod step;
 
 use crate::case::Case;
-use crate::chooser::{Chooser, ChooserError};
+use crate::chooser::{Chooser, ChooserError, Hint};
 use crate::db::{Connector, Control, DbError, Probe, Session, SessionLimits, StepReply};
 use crate::history::{Event, EventKind, History};
-use crate::implementation::Implementation;
+use crate::implementation::{Footprint, Implementation};
 use crate::schedule::{Schedule, SessionId};
 use program::Program;
 use std::sync::Arc;
@@ -91,6 +91,8 @@ pub(crate) struct Run<'a> {
     choice: usize,
     /// Sessions the engine cancelled to break a lock cycle.
     victims: Vec<usize>,
+    /// The session chosen last and the tables its statement touched.
+    last_sent: Option<(SessionId, Footprint)>,
 }
 
 impl Engine {
@@ -189,6 +191,7 @@ impl Engine {
             events: Vec::new(),
             choice: 0,
             victims: Vec::new(),
+            last_sent: None,
         };
         for (i, program) in run.programs.iter().enumerate() {
             if let program::State::Done(result) = &program.state {
@@ -262,6 +265,16 @@ impl Engine {
                     self.limits.choices_max,
                     describe(run),
                 ));
+            }
+            if chooser.wants_hint() {
+                let next = runnable
+                    .iter()
+                    .map(|s| (*s, run.programs[s.index()].next_footprint()))
+                    .collect();
+                chooser.hint(Hint {
+                    last: run.last_sent,
+                    next,
+                });
             }
             let chosen = chooser.choose(&runnable)?;
             schedule.push(chosen);

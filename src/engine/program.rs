@@ -5,7 +5,7 @@
 
 use crate::db::StepReply;
 use crate::history::{OperationResult, Statement};
-use crate::implementation::{Outcome, Script, Then};
+use crate::implementation::{Footprint, Isolation, Outcome, Script, Then};
 use crate::operation::{Action, Value};
 use crate::schedule::SessionId;
 use std::time::Instant;
@@ -108,6 +108,24 @@ impl<'a> Program<'a> {
                     binds,
                     begin,
                 )
+            }
+        }
+    }
+
+    /// The tables the next statement touches; everything for a COMMIT, and
+    /// for any statement of a transaction above READ COMMITTED (its snapshot
+    /// makes order matter even across tables).
+    pub fn next_footprint(&self) -> Footprint {
+        match self.position() {
+            Position::Commit => Footprint::ALL,
+            Position::Step(index) => {
+                let transactional =
+                    self.in_transaction || self.script.transaction_from == Some(index);
+                if transactional && self.script.isolation != Isolation::ReadCommitted {
+                    Footprint::ALL
+                } else {
+                    self.script.steps[index].footprint
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ impl Engine {
         index: usize,
     ) -> Result<(), EngineError> {
         let session_id = SessionId::from_index(index);
+        run.last_sent = Some((session_id, run.programs[index].next_footprint()));
         let (statement, sql, binds, begin) = run.programs[index].next_statement();
         if let Some(begin) = begin {
             let sql = begin.to_string();

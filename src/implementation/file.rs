@@ -213,6 +213,7 @@ fn compile_step(kind: OperationKind, raw: &RawStep) -> Result<Step, String> {
     }
     Ok(Step {
         name: raw.name.clone(),
+        footprint: super::Footprint::of_sql(&sql),
         sql,
         parameters,
         on_rows,

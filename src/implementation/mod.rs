@@ -6,8 +6,10 @@
 //! know: connections, schedules, oracles.
 
 mod file;
+mod footprint;
 mod rules;
 
+pub use footprint::Footprint;
 pub use rules::{Isolation, Outcome, RowsMatcher, Then};
 
 use crate::operation::{OperationKind, Parameter};
@@ -72,6 +74,9 @@ pub struct Script {
 pub struct Step {
     pub name: String,
     pub sql: String,
+    /// The tables it touches, for pruning schedules that only reorder
+    /// statements that commute.
+    pub footprint: Footprint,
     pub parameters: Vec<Parameter>,
     pub on_rows: Vec<(RowsMatcher, Then)>,
     pub on_error: Vec<(String, Then)>,
