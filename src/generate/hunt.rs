@@ -78,6 +78,8 @@ impl Hunt {
 /// A shrunk failure, replayed once more to have its history.
 #[derive(Debug)]
 pub struct Found {
+    /// From the start of the hunt to the first failing case (before shrinking).
+    pub first_failure: std::time::Duration,
     pub case: Case,
     pub history: History,
     pub verdict: Verdict,
@@ -167,6 +169,7 @@ pub async fn shrink_tree(
 
 struct Shared<'e> {
     engine: &'e mut Engine,
+    first_failure: Option<std::time::Duration>,
     infrastructure: Option<EngineError>,
     target: Target,
     cases_run: u32,
@@ -189,8 +192,10 @@ impl Hunt {
             failure_persistence: None,
             ..Config::default()
         };
+        let started = std::time::Instant::now();
         let shared = RefCell::new(Shared {
             engine,
+            first_failure: None,
             infrastructure: None,
             target,
             cases_run: 0,
@@ -219,6 +224,7 @@ impl Hunt {
                 Some(found) => {
                     // From now on shrink towards this same failure.
                     shared.target = found;
+                    shared.first_failure.get_or_insert(started.elapsed());
                     Err(TestCaseError::fail(verdict.to_string()))
                 }
                 None => Ok(()),
@@ -226,6 +232,7 @@ impl Hunt {
         });
         let Shared {
             engine,
+            first_failure,
             infrastructure,
             target,
             cases_run,
@@ -242,6 +249,7 @@ impl Hunt {
                 let simplified = simplify(engine, implementation, seed, first.schedule, target);
                 let (case, history, verdict) = runtime.block_on(simplified)?;
                 Ok(Some(Found {
+                    first_failure: first_failure.unwrap_or_default(),
                     case,
                     history,
                     verdict,
