@@ -458,3 +458,53 @@ async fn a_restarted_server_is_reconnected_to_and_the_run_goes_on() {
     assert_eq!(report["cases"], 300);
     assert_eq!(report["findings"], serde_json::json!([]));
 }
+
+/// A session lost while another waits on its lock: the engine keeps probing
+/// with the sessions it has left (this once panicked, when a probe came
+/// before the waiter's reply), and the waiter goes on
+/// once the lost backend's locks are gone.
+#[tokio::test]
+async fn a_session_lost_while_another_waits_on_it() {
+    let (_database, mut engine) = common::engine().await;
+    let text = r#"
+name = "lost-lock-holder"
+[operations.sign-out]
+transaction_from = "lock"
+steps = [
+  { name = "lock", sql = "SELECT pg_advisory_xact_lock(4243)" },
+  { name = "fault", sql = "SELECT pg_terminate_backend(pg_backend_pid())" },
+]
+[operations.sign-in]
+steps = [{ name = "wait", sql = "SELECT pg_advisory_xact_lock(4243)" }]
+"#;
+    let implementation = Implementation::parse("lost-lock-holder.toml", text).unwrap();
+    let case = Case::new(
+        World::one_user(1),
+        vec![
+            Action::SignOut {
+                user: UserId(1),
+                token: TokenId(1),
+            },
+            Action::SignIn {
+                user: UserId(1),
+                token: TokenId(2),
+            },
+        ],
+    );
+    let schedule = tombstone_harness::schedule::Schedule::parse("v1: 1 2 1").unwrap();
+    let chooser = &mut tombstone_harness::chooser::Scripted::new(schedule);
+    let history = engine.run(&case, &implementation, chooser).await.unwrap();
+    let blocked = history.events.iter().any(|e| {
+        matches!(
+            e.kind,
+            tombstone_harness::history::EventKind::Blocked { .. }
+        )
+    });
+    assert!(blocked, "s2 waited on s1: {:?}", history.events);
+    assert!(
+        matches!(&history.results[0], OperationResult::Indeterminate(_)),
+        "{:?}",
+        history.results
+    );
+    assert!(oracle::judge(&case, &history).is_clean());
+}

@@ -82,18 +82,21 @@ impl Engine {
         in_flight: &[usize],
     ) -> Result<BTreeSet<usize>, EngineError> {
         let pids: Vec<i32> = in_flight.iter().map(|i| self.session(*i).pid).collect();
-        let ours: Vec<i32> = (0..run.programs.len())
-            .map(|i| self.session(i).pid)
+        // A session whose connection was lost this run has no backend left
+        // (its operation is already indeterminate); the others are ours.
+        let ours: Vec<(usize, i32)> = (0..run.programs.len())
+            .filter_map(|i| self.sessions.get(i)?.as_ref().map(|s| (i, s.pid)))
             .collect();
-        let blockers = self.probe.blockers(&pids, &ours).await?;
+        let our_pids: Vec<i32> = ours.iter().map(|(_, pid)| *pid).collect();
+        let blockers = self.probe.blockers(&pids, &our_pids).await?;
         let mut confirmed = BTreeSet::new();
         for (&index, pid) in in_flight.iter().zip(&pids) {
             let by: Vec<SessionId> = blockers
                 .get(pid)
                 .map(|b| {
                     b.iter()
-                        .filter_map(|p| ours.iter().position(|o| o == p))
-                        .map(SessionId::from_index)
+                        .filter_map(|p| ours.iter().find(|(_, o)| o == p))
+                        .map(|(i, _)| SessionId::from_index(*i))
                         .collect()
                 })
                 .unwrap_or_default();
