@@ -161,27 +161,9 @@ impl ModelState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::{Team, User};
 
-    /// u1 [t1 t2], u2 [t3]; team1 members [u1 u2] invitations [inv1].
     fn world() -> World {
-        World {
-            users: vec![
-                User {
-                    id: UserId(1),
-                    tokens: vec![TokenId(1), TokenId(2)],
-                },
-                User {
-                    id: UserId(2),
-                    tokens: vec![TokenId(3)],
-                },
-            ],
-            teams: vec![Team {
-                id: TeamId(1),
-                members: vec![UserId(1), UserId(2)],
-                invitations: vec![InvitationId(1)],
-            }],
-        }
+        World::standard()
     }
 
     fn gone(before: &World, after: &ModelState) -> Vec<String> {

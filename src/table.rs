@@ -8,27 +8,11 @@ use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
 use crate::operation::Action;
-use crate::world::{InvitationId, RowKey, Team, TeamId, TokenId, User, UserId, World};
+use crate::world::{InvitationId, RowKey, TeamId, TokenId, UserId, World};
 
-/// u1 [t1 t2], u2 [t3]; team1 members [u1 u2] invitations [inv1].
+/// The world every operation runs alone on (`World::standard`).
 pub fn standard_world() -> World {
-    World {
-        users: vec![
-            User {
-                id: UserId(1),
-                tokens: vec![TokenId(1), TokenId(2)],
-            },
-            User {
-                id: UserId(2),
-                tokens: vec![TokenId(3)],
-            },
-        ],
-        teams: vec![Team {
-            id: TeamId(1),
-            members: vec![UserId(1), UserId(2)],
-            invitations: vec![InvitationId(1)],
-        }],
-    }
+    World::standard()
 }
 
 /// One action of each kind, on the standard world.

@@ -123,6 +123,28 @@ impl World {
         }
     }
 
+    /// u1 [t1 t2], u2 [t3]; team1 members [u1 u2] invitations [inv1]: the
+    /// world of `make run`'s one-operation table and of many tests.
+    pub fn standard() -> World {
+        World {
+            users: vec![
+                User {
+                    id: UserId(1),
+                    tokens: vec![TokenId(1), TokenId(2)],
+                },
+                User {
+                    id: UserId(2),
+                    tokens: vec![TokenId(3)],
+                },
+            ],
+            teams: vec![Team {
+                id: TeamId(1),
+                members: vec![UserId(1), UserId(2)],
+                invitations: vec![InvitationId(1)],
+            }],
+        }
+    }
+
     pub fn user(&self, id: UserId) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
     }

@@ -12,7 +12,7 @@ use tombstone_harness::explore::{ExploreLimits, explore, statement_order};
 use tombstone_harness::generate::{Found, Hunt, Target};
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::operation::{Action, OperationKind};
-use tombstone_harness::oracle::{Anomaly, Invariant, Verdict};
+use tombstone_harness::oracle::{Anomaly, Invariant, Verdict, Violation};
 use tombstone_harness::world::{RowKey, TokenId, UserId, World};
 
 fn sign_out_vs_admin_password_change() -> Case {
@@ -203,6 +203,26 @@ fn hunt(name: &str, target: Target, cases: u32, seed: u64) -> Option<Found> {
     found
 }
 
+/// Hunts `name` for `anomaly` of `invariant` and returns the shrunk case
+/// with that violation.
+fn hunt_for(
+    name: &str,
+    invariant: Invariant,
+    anomaly: Anomaly,
+    cases: u32,
+    seed: u64,
+) -> (Found, Violation) {
+    let found = hunt(name, Target::Only(invariant, Some(anomaly)), cases, seed)
+        .unwrap_or_else(|| panic!("{name}: anomaly {anomaly} is found"));
+    let violation = found
+        .verdict
+        .of(invariant)
+        .find(|v| v.anomaly == Some(anomaly))
+        .cloned()
+        .unwrap();
+    (found, violation)
+}
+
 fn kinds(found: &Found) -> Vec<OperationKind> {
     found
         .case
@@ -266,18 +286,13 @@ fn post_1466_never_gives_the_1466_500() {
 
 #[test]
 fn post_1466_duplicate_tombstone_b() {
-    let found = hunt(
+    let (found, violation) = hunt_for(
         "stack-auth-post-1466",
-        Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::B)),
+        Invariant::ExactlyOneTombstone,
+        Anomaly::B,
         300,
         7,
-    )
-    .expect("a duplicate tombstone is found");
-    let violation = found
-        .verdict
-        .of(Invariant::ExactlyOneTombstone)
-        .find(|v| v.anomaly == Some(Anomaly::B))
-        .unwrap();
+    );
     assert_eq!(violation.operations.len(), 2, "{violation}");
     assert_eq!(found.case.operations.len(), 2, "{}", found.case);
     assert!(
@@ -296,18 +311,13 @@ fn post_1466_duplicate_tombstone_b() {
 
 #[test]
 fn post_1466_missing_tombstone_c_when_a_sign_in_lands_between_record_and_delete() {
-    let found = hunt(
+    let (found, violation) = hunt_for(
         "stack-auth-post-1466",
-        Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::C)),
+        Invariant::ExactlyOneTombstone,
+        Anomaly::C,
         400,
         11,
-    )
-    .expect("a missing tombstone is found");
-    let violation = found
-        .verdict
-        .of(Invariant::ExactlyOneTombstone)
-        .find(|v| v.anomaly == Some(Anomaly::C))
-        .unwrap();
+    );
     let kinds = kinds(&found);
     assert!(kinds.contains(&OperationKind::SignIn), "{kinds:?}");
     assert_eq!(found.case.operations.len(), 2, "{}", found.case);
@@ -326,18 +336,13 @@ fn post_1466_missing_tombstone_c_when_a_sign_in_lands_between_record_and_delete(
 
 #[test]
 fn post_1466_tombstone_for_a_live_invitation_d_from_team_delete() {
-    let found = hunt(
+    let (found, violation) = hunt_for(
         "stack-auth-post-1466",
-        Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::D)),
+        Invariant::ExactlyOneTombstone,
+        Anomaly::D,
         300,
         3,
-    )
-    .expect("a tombstone for a live row is found");
-    let violation = found
-        .verdict
-        .of(Invariant::ExactlyOneTombstone)
-        .find(|v| v.anomaly == Some(Anomaly::D))
-        .unwrap();
+    );
     assert!(
         matches!(violation.rows.as_slice(), [RowKey::Invitation(_)]),
         "{violation}"
@@ -348,18 +353,13 @@ fn post_1466_tombstone_for_a_live_invitation_d_from_team_delete() {
 
 #[test]
 fn post_1466_remaining_500s_e() {
-    let found = hunt(
+    let (found, violation) = hunt_for(
         "stack-auth-post-1466",
-        Target::Only(Invariant::NoServerError, Some(Anomaly::E)),
+        Invariant::NoServerError,
+        Anomaly::E,
         400,
         5,
-    )
-    .expect("a remaining 500 is found");
-    let violation = found
-        .verdict
-        .of(Invariant::NoServerError)
-        .find(|v| v.anomaly == Some(Anomaly::E))
-        .unwrap();
+    );
     // Two deletes of the same row: the second finds it gone and a branch
     // that #1466 did not touch (or Prisma's delete) still throws.
     let kinds = kinds(&found);

@@ -24,9 +24,9 @@ pub struct StepEvidence<'h> {
     pub reply: &'h StepReply,
 }
 
-impl StepEvidence<'_> {
+impl<'h> StepEvidence<'h> {
     /// The step's name, or `None` for BEGIN, COMMIT and ROLLBACK.
-    pub fn name(&self) -> Option<&str> {
+    pub fn name(&self) -> Option<&'h str> {
         match self.statement {
             Statement::Step { name, .. } => Some(name),
             _ => None,
@@ -101,27 +101,42 @@ fn noun(row: RowKey) -> &'static str {
     }
 }
 
-/// The steps of `operation` whose name contains `verb` and that affected
-/// rows, narrowed to those naming `row`'s table when any do (delete-user has
-/// several recording steps; only "record tokens" wrote a token's tombstone).
-/// A cascade deletes a row under another table's name ("delete user" takes
-/// the memberships), hence the fallback to every such step.
+/// The blame rule, stated once for the oracles and the timeline: among
+/// `steps` (each with its name and rows affected), those that affected rows
+/// and whose name contains `verb`, narrowed to those naming `row`'s table
+/// when any do (delete-user has several recording steps; only "record
+/// tokens" wrote a token's tombstone). A cascade deletes a row under another
+/// table's name ("delete user" takes the memberships), hence the fallback
+/// to every such step.
+pub fn blamed<T: Copy>(steps: &[(T, Option<&str>, u64)], verb: &str, row: RowKey) -> Vec<T> {
+    let acting: Vec<&(T, Option<&str>, u64)> = steps
+        .iter()
+        .filter(|(_, name, rows)| *rows > 0 && name.is_some_and(|n| n.contains(verb)))
+        .collect();
+    let naming: Vec<T> = acting
+        .iter()
+        .filter(|(_, name, _)| name.is_some_and(|n| n.contains(noun(row))))
+        .map(|(t, _, _)| *t)
+        .collect();
+    if naming.is_empty() {
+        acting.iter().map(|(t, _, _)| *t).collect()
+    } else {
+        naming
+    }
+}
+
+/// The steps of `operation` that `blamed` picks for `verb` and `row`.
 pub fn steps_that<'h>(
     history: &'h History,
     operation: OperationId,
     verb: &str,
     row: RowKey,
 ) -> Vec<StepEvidence<'h>> {
-    let acting: Vec<StepEvidence<'h>> = completed(history, operation)
+    let steps: Vec<(StepEvidence<'h>, Option<&str>, u64)> = completed(history, operation)
         .into_iter()
-        .filter(|step| step.rows() > 0 && step.name().is_some_and(|n| n.contains(verb)))
+        .map(|step| (step, step.name(), step.rows()))
         .collect();
-    let naming: Vec<StepEvidence<'h>> = acting
-        .iter()
-        .copied()
-        .filter(|step| step.name().is_some_and(|n| n.contains(noun(row))))
-        .collect();
-    if naming.is_empty() { acting } else { naming }
+    blamed(&steps, verb, row)
 }
 
 /// `op2 'record all tokens' (choice 3)`: an operation and the steps of it

@@ -13,6 +13,8 @@
 //!   [`model`](crate::model), explains every status and the final rows.
 
 mod evidence;
+
+pub use evidence::blamed;
 mod serial;
 mod server_errors;
 mod tombstones;

@@ -45,34 +45,13 @@ fn completed(history: &History, session: SessionId) -> Vec<Completed<'_>> {
         .collect()
 }
 
-/// The word a step name uses for `row`'s table ("record all tokens").
-fn noun(row: RowKey) -> &'static str {
-    match row {
-        RowKey::User(_) => "user",
-        RowKey::Token(_) => "token",
-        RowKey::Team(_) => "team",
-        RowKey::Member(..) => "member",
-        RowKey::Invitation(_) => "invitation",
-    }
-}
-
-/// The steps of `session` that affected rows and whose name contains
-/// `verb`, narrowed to those naming `row`'s table when any do.
+/// The events of `session`'s steps that the oracles' blame rule picks.
 fn steps_that(history: &History, session: SessionId, verb: &str, row: RowKey) -> Vec<usize> {
-    let acting: Vec<Completed<'_>> = completed(history, session)
+    let steps: Vec<(usize, Option<&str>, u64)> = completed(history, session)
         .into_iter()
-        .filter(|c| c.rows > 0 && c.name.is_some_and(|n| n.contains(verb)))
+        .map(|c| (c.event, c.name, c.rows))
         .collect();
-    let naming: Vec<usize> = acting
-        .iter()
-        .filter(|c| c.name.is_some_and(|n| n.contains(noun(row))))
-        .map(|c| c.event)
-        .collect();
-    if naming.is_empty() {
-        acting.iter().map(|c| c.event).collect()
-    } else {
-        naming
-    }
+    crate::oracle::blamed(&steps, verb, row)
 }
 
 /// What a violation blames a step for, in a few words under its box.
