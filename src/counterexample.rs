@@ -12,7 +12,7 @@ use crate::schedule::{Schedule, SessionId};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const FORMAT: &str = "tombstone-harness counterexample v1";
+pub const FORMAT: &str = "tombstone-harness counterexample v2";
 
 /// What a violation named when the file was saved; replay checks it again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,17 +24,31 @@ pub struct Expected {
     pub rows: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct Counterexample {
     pub format: String,
     /// A shipped implementation's name or an implementation file's path.
     pub implementation: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Isolation>,
+    /// The case, in its system (named by `system` in the file).
     pub case: Case,
     pub schedule: Schedule,
     pub expected: Vec<Expected>,
+}
+
+/// The file as JSON: the case stays JSON until its system is known.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCounterexample {
+    format: String,
+    /// A shipped system's name or a system directory's path.
+    system: String,
+    implementation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    isolation: Option<Isolation>,
+    case: serde_json::Value,
+    schedule: Schedule,
+    expected: Vec<Expected>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +62,11 @@ pub enum CounterexampleError {
     Invalid { file: String, message: String },
     #[error("{file}: format '{found}' is not supported (this harness reads '{FORMAT}')")]
     Version { file: String, found: String },
+    #[error("{file}: {source}")]
+    System {
+        file: String,
+        source: crate::system::SystemError,
+    },
 }
 
 impl Counterexample {
@@ -63,7 +82,7 @@ impl Counterexample {
             .iter()
             .map(|v| Expected {
                 invariant: v.invariant.to_string(),
-                anomaly: v.anomaly.map(|a| a.to_string()),
+                anomaly: v.anomaly.as_ref().map(|a| a.to_string()),
                 operations: v.operations.iter().map(ToString::to_string).collect(),
                 rows: v.rows.iter().map(ToString::to_string).collect(),
             })
@@ -104,10 +123,41 @@ impl Counterexample {
             }
             None => return Err(invalid("no \"format\" field".into())),
         }
-        let counterexample: Counterexample =
+        let raw: RawCounterexample =
             serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
-        counterexample.case.validate().map_err(invalid)?;
-        Ok(counterexample)
+        let system = crate::system::System::load(&raw.system).map_err(|source| {
+            CounterexampleError::System {
+                file: file.into(),
+                source,
+            }
+        })?;
+        let case = Case::from_json(&system, &raw.case).map_err(|e| invalid(format!("case: {e}")))?;
+        Ok(Counterexample {
+            format: raw.format,
+            implementation: raw.implementation,
+            isolation: raw.isolation,
+            case,
+            schedule: raw.schedule,
+            expected: raw.expected,
+        })
+    }
+
+    /// The file's JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.raw()).expect("a counterexample always serializes")
+            + "\n"
+    }
+
+    fn raw(&self) -> RawCounterexample {
+        RawCounterexample {
+            format: self.format.clone(),
+            system: self.case.system.reference_name(),
+            implementation: self.implementation.clone(),
+            isolation: self.isolation,
+            case: self.case.to_json(),
+            schedule: self.schedule.clone(),
+            expected: self.expected.clone(),
+        }
     }
 
     /// `<implementation>-<anomalies>-<operations>-<hash>.json`: stable for
@@ -122,10 +172,9 @@ impl Counterexample {
             .case
             .operations
             .iter()
-            .map(|o| o.action.kind().to_string())
+            .map(|o| o.action.kind.clone())
             .collect();
-        let body = serde_json::to_string(&(&self.case, &self.schedule, &self.implementation))
-            .unwrap_or_default();
+        let body = format!("{}|{}|{}", self.case.to_json(), self.schedule, self.implementation);
         let hash = body.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         });
@@ -148,12 +197,17 @@ impl Counterexample {
     pub fn save(&self, dir: &Path) -> Result<PathBuf, CounterexampleError> {
         let path = dir.join(self.file_name());
         let file = path.display().to_string();
-        let text =
-            serde_json::to_string_pretty(self).expect("a counterexample always serializes") + "\n";
+        let text = self.to_json();
         std::fs::create_dir_all(dir)
             .and_then(|()| std::fs::write(&path, text))
             .map_err(|source| CounterexampleError::Read { file, source })?;
         Ok(path)
+    }
+}
+
+impl Serialize for Counterexample {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw().serialize(serializer)
     }
 }
 
@@ -213,7 +267,7 @@ pub fn story(
 fn event_line(case: &Case, events: &[Event], i: usize) -> (String, usize) {
     let who = |s: SessionId| {
         let op = &case.operations[s.index()];
-        format!("{s} {} {}", op.id, op.action.kind())
+        format!("{s} {} {}", op.id, op.action.kind)
     };
     let e = &events[i];
     let line = match &e.kind {

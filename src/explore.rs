@@ -6,7 +6,8 @@ use crate::chooser::Exhaustive;
 use crate::engine::{Engine, EngineError};
 use crate::history::{EventKind, History, Statement};
 use crate::implementation::Implementation;
-use crate::oracle::{self, Verdict};
+use crate::judge::judge;
+use crate::oracle::Verdict;
 
 /// One explored schedule.
 pub struct Explored {
@@ -56,7 +57,7 @@ pub async fn explore(
     let mut explored = Vec::new();
     loop {
         let history = engine.run(case, implementation, &mut chooser).await?;
-        let verdict = oracle::judge(case, &history);
+        let verdict = judge(engine, case, &history).await?;
         let one = Explored { history, verdict };
         progress(&one);
         explored.push(one);
@@ -116,7 +117,7 @@ pub fn render_table(explored: &[Explored]) -> String {
                 .verdict
                 .violations
                 .iter()
-                .map(|v| match v.anomaly {
+                .map(|v| match &v.anomaly {
                     Some(a) => format!("{} [{a}]", v.invariant),
                     None => v.invariant.to_string(),
                 })

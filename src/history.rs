@@ -4,8 +4,11 @@
 //! Owns: the record the oracles judge and the story prints. Must not know:
 //! SQL connections or how the run was scheduled.
 
-use crate::db::{Snapshot, StepReply};
-use crate::implementation::Outcome;
+use crate::db::StepReply;
+use crate::implementation::{Footprint, Outcome};
+use crate::operation::OperationId;
+use crate::world::RowKey;
+use std::collections::BTreeSet;
 use crate::schedule::{Schedule, SessionId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -30,7 +33,12 @@ impl fmt::Display for OperationResult {
 /// What a session sent: a step of its script, or a transaction boundary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Statement {
-    Step { index: usize, name: String },
+    /// A step of the script, with what its SQL does to which tables.
+    Step {
+        index: usize,
+        name: String,
+        footprint: Footprint,
+    },
     Begin(String),
     Commit,
     Rollback,
@@ -71,6 +79,23 @@ pub struct Event {
     pub choice: usize,
     pub session: SessionId,
     pub kind: EventKind,
+}
+
+/// One tombstone, named by the row it records, with the operation whose
+/// session wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TombstoneRow {
+    pub row: RowKey,
+    pub writer: Option<OperationId>,
+    pub primary_key: serde_json::Value,
+    pub data: Option<serde_json::Value>,
+}
+
+/// The final tables: the live rows and the tombstones, in the order written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub live: BTreeSet<RowKey>,
+    pub tombstones: Vec<TombstoneRow>,
 }
 
 #[derive(Clone, Debug)]

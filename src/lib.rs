@@ -10,7 +10,6 @@
 //! - [`db`]: PostgreSQL servers, databases, sessions, the blocked probe.
 //! - [`engine`]: runs a case under a chooser and records a [`history`].
 //! - [`history`]: what happened, who wrote each tombstone, the final tables.
-//! - [`model`]: the intended behaviour, one action at a time; knows no SQL.
 //! - [`oracle`]: each invariant stated once; a verdict names rows, operations, steps.
 //! - [`table`]: the sequential outcome table of `make run`.
 //! - [`timeline`]: one run drawn as an SVG swimlane picture, for people.
@@ -24,16 +23,18 @@ pub mod explore;
 pub mod generate;
 pub mod history;
 pub mod implementation;
+pub mod judge;
 #[cfg(feature = "loom-model")]
 pub mod loom_model;
-pub mod model;
 pub mod operation;
 pub mod oracle;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
 pub mod stress;
+pub mod system;
 pub mod table;
 pub mod text;
 pub mod timeline;
+pub mod tombstone;
 pub mod world;

@@ -1,11 +1,14 @@
-//! The actions a client can take, each with its arguments and an operation id.
+//! The actions clients take, each with its arguments and an operation id.
 //!
-//! Owns: which operations exist, their arguments, and the named parameters an
-//! implementation's SQL may use for each. Must not know: SQL text, sessions,
-//! how operations are scheduled.
+//! Owns: an action as data (the system's operation name and one row per
+//! declared parameter), its description and its JSON form, and the values
+//! its SQL parameters take. Must not know: SQL text, sessions, how
+//! operations are scheduled. Which operations exist is the system's word.
 
-use crate::world::{BRANCH, InvitationId, PROJECT, TENANCY, TeamId, TokenId, UserId};
+use crate::system::{Source, SqlType, System};
+use crate::world::{RowKey, WorldRow};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use uuid::Uuid;
 
@@ -22,259 +25,170 @@ impl fmt::Display for OperationId {
     }
 }
 
-/// The kinds of operation, named as in implementation files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OperationKind {
-    SignIn,
-    SignOut,
-    DeleteSession,
-    ChangePassword,
-    ChangePasswordAdmin,
-    DeleteUser,
-    RevokeInvitation,
-    DeleteTeam,
-}
-
-impl OperationKind {
-    pub const ALL: [OperationKind; 8] = [
-        OperationKind::SignIn,
-        OperationKind::SignOut,
-        OperationKind::DeleteSession,
-        OperationKind::ChangePassword,
-        OperationKind::ChangePasswordAdmin,
-        OperationKind::DeleteUser,
-        OperationKind::RevokeInvitation,
-        OperationKind::DeleteTeam,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            OperationKind::SignIn => "sign-in",
-            OperationKind::SignOut => "sign-out",
-            OperationKind::DeleteSession => "delete-session",
-            OperationKind::ChangePassword => "change-password",
-            OperationKind::ChangePasswordAdmin => "change-password-admin",
-            OperationKind::DeleteUser => "delete-user",
-            OperationKind::RevokeInvitation => "revoke-invitation",
-            OperationKind::DeleteTeam => "delete-team",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<OperationKind> {
-        OperationKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The parameters this kind of operation supplies to its SQL.
-    pub fn parameters(self) -> &'static [Parameter] {
-        use Parameter::*;
-        match self {
-            OperationKind::SignIn => &[Tenancy, User, Token],
-            OperationKind::SignOut => &[Tenancy, User, Token],
-            OperationKind::DeleteSession => &[Tenancy, User, Token, CurrentToken],
-            OperationKind::ChangePassword => &[Tenancy, User, CurrentToken],
-            OperationKind::ChangePasswordAdmin => &[Tenancy, User],
-            OperationKind::DeleteUser => &[Tenancy, User],
-            OperationKind::RevokeInvitation => &[Tenancy, Project, Branch, Team, Invitation],
-            OperationKind::DeleteTeam => &[Tenancy, Project, Branch, Team],
-        }
-    }
-}
-
-impl fmt::Display for OperationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A named parameter, written `:name` in an implementation's SQL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Parameter {
-    Tenancy,
-    Project,
-    Branch,
-    User,
-    Token,
-    CurrentToken,
-    Team,
-    Invitation,
-}
-
-impl Parameter {
-    pub const ALL: [Parameter; 8] = [
-        Parameter::Tenancy,
-        Parameter::Project,
-        Parameter::Branch,
-        Parameter::User,
-        Parameter::Token,
-        Parameter::CurrentToken,
-        Parameter::Team,
-        Parameter::Invitation,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Parameter::Tenancy => "tenancy",
-            Parameter::Project => "project",
-            Parameter::Branch => "branch",
-            Parameter::User => "user",
-            Parameter::Token => "token",
-            Parameter::CurrentToken => "current_token",
-            Parameter::Team => "team",
-            Parameter::Invitation => "invitation",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Parameter> {
-        Parameter::ALL.into_iter().find(|p| p.name() == name)
-    }
-
-    /// The SQL type the placeholder is cast to, so PostgreSQL never has to
-    /// guess (it cannot inside `jsonb_build_object`).
-    pub fn sql_type(self) -> &'static str {
-        match self {
-            Parameter::Project | Parameter::Branch => "text",
-            _ => "uuid",
-        }
-    }
-}
-
 /// A parameter's value, bound as text and cast in SQL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Value {
     Uuid(Uuid),
-    Text(&'static str),
+    Text(String),
+    Int(i64),
 }
 
 impl Value {
     pub fn as_text(&self) -> String {
         match self {
             Value::Uuid(u) => u.to_string(),
-            Value::Text(t) => (*t).to_string(),
+            Value::Text(t) => t.clone(),
+            Value::Int(i) => i.to_string(),
+        }
+    }
+
+    /// The value as `jsonb_build_object` would store it.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Int(i) => (*i).into(),
+            other => other.as_text().into(),
+        }
+    }
+
+    /// A SQL literal of the value, for the harness's own seeding SQL.
+    pub fn literal(&self) -> String {
+        match self {
+            Value::Uuid(u) => format!("'{u}'::uuid"),
+            Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+            Value::Int(i) => i.to_string(),
+        }
+    }
+
+    pub fn of_type(sql_type: SqlType, text: &str) -> Value {
+        match sql_type {
+            SqlType::Uuid => Value::Uuid(text.parse().expect("validated when the system loaded")),
+            SqlType::Text => Value::Text(text.to_string()),
+            SqlType::Int => Value::Int(text.parse().expect("validated when the system loaded")),
         }
     }
 }
 
-/// What a client asks for, with its arguments.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Action {
-    /// Creates `token` for `user`.
-    SignIn {
-        user: UserId,
-        token: TokenId,
-    },
-    /// The holder of `token` signs out (`DELETE /auth/sessions/current`).
-    SignOut {
-        user: UserId,
-        token: TokenId,
-    },
-    /// The holder of `current` deletes another of its sessions by id.
-    DeleteSession {
-        user: UserId,
-        token: TokenId,
-        current: TokenId,
-    },
-    /// The user changes its own password: all its tokens but `current` go.
-    ChangePassword {
-        user: UserId,
-        current: TokenId,
-    },
-    /// An admin sets the user's password: all its tokens go.
-    ChangePasswordAdmin {
-        user: UserId,
-    },
-    DeleteUser {
-        user: UserId,
-    },
-    RevokeInvitation {
-        team: TeamId,
-        invitation: InvitationId,
-    },
-    DeleteTeam {
-        team: TeamId,
-    },
+/// What a client asks for: one of the system's operations, with a row for
+/// each parameter it declares (in its order).
+#[derive(Clone, Debug)]
+pub struct Action {
+    pub kind: String,
+    pub arguments: Vec<RowKey>,
+    description: String,
 }
+
+impl PartialEq for Action {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.arguments == other.arguments
+    }
+}
+impl Eq for Action {}
 
 impl Action {
-    pub fn kind(&self) -> OperationKind {
-        match self {
-            Action::SignIn { .. } => OperationKind::SignIn,
-            Action::SignOut { .. } => OperationKind::SignOut,
-            Action::DeleteSession { .. } => OperationKind::DeleteSession,
-            Action::ChangePassword { .. } => OperationKind::ChangePassword,
-            Action::ChangePasswordAdmin { .. } => OperationKind::ChangePasswordAdmin,
-            Action::DeleteUser { .. } => OperationKind::DeleteUser,
-            Action::RevokeInvitation { .. } => OperationKind::RevokeInvitation,
-            Action::DeleteTeam { .. } => OperationKind::DeleteTeam,
+    /// Panics on arguments that do not fit the declaration: actions are made
+    /// by the generator or read by [`Action::from_json`], which check.
+    pub fn new(system: &System, kind: &str, arguments: Vec<RowKey>) -> Action {
+        let spec = system
+            .operation(kind)
+            .unwrap_or_else(|| panic!("harness bug: {kind} is not an operation of {}", system.name));
+        assert_eq!(spec.parameters.len(), arguments.len(), "harness bug: arguments of {kind}");
+        let mut description = spec.describe.clone();
+        for (parameter, row) in spec.parameters.iter().zip(&arguments) {
+            description = description.replace(&format!("{{{}}}", parameter.name), &row.short());
+        }
+        Action {
+            kind: kind.to_string(),
+            arguments,
+            description,
         }
     }
 
-    /// The value of `parameter` for this action; `None` where the action has
-    /// no such argument (the implementation loader rejects such SQL).
-    pub fn value(&self, parameter: Parameter) -> Option<Value> {
-        use Parameter as P;
-        let uuid = |u: Uuid| Some(Value::Uuid(u));
-        match (self, parameter) {
-            (_, P::Tenancy) => uuid(TENANCY),
-            (_, P::Project) => Some(Value::Text(PROJECT)),
-            (_, P::Branch) => Some(Value::Text(BRANCH)),
-            (
-                Action::SignIn { user, .. }
-                | Action::SignOut { user, .. }
-                | Action::DeleteSession { user, .. }
-                | Action::ChangePassword { user, .. }
-                | Action::ChangePasswordAdmin { user }
-                | Action::DeleteUser { user },
-                P::User,
-            ) => uuid(user.uuid()),
-            (
-                Action::SignIn { token, .. }
-                | Action::SignOut { token, .. }
-                | Action::DeleteSession { token, .. },
-                P::Token,
-            ) => uuid(token.uuid()),
-            (
-                Action::DeleteSession { current, .. } | Action::ChangePassword { current, .. },
-                P::CurrentToken,
-            ) => uuid(current.uuid()),
-            (Action::RevokeInvitation { team, .. } | Action::DeleteTeam { team }, P::Team) => {
-                uuid(team.uuid())
+    /// The row of parameter `name`.
+    pub fn argument(&self, system: &System, name: &str) -> Option<&RowKey> {
+        let spec = system.operation(&self.kind)?;
+        let index = spec.parameters.iter().position(|p| p.name == name)?;
+        self.arguments.get(index)
+    }
+
+    /// The rows this action creates, with their parents.
+    pub fn created_rows(&self, system: &System) -> Vec<WorldRow> {
+        let spec = &system.operations[&self.kind];
+        spec.parameters
+            .iter()
+            .zip(&self.arguments)
+            .filter_map(|(parameter, row)| match parameter.source {
+                Source::New(of) => Some(WorldRow {
+                    key: row.clone(),
+                    parents: of.map(|o| self.arguments[o].clone()).into_iter().collect(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every value its SQL may use: the system's constants and its
+    /// arguments' identities, by parameter name.
+    pub fn values(&self, system: &System) -> BTreeMap<String, Value> {
+        let mut values: BTreeMap<String, Value> = system
+            .constants
+            .iter()
+            .map(|(name, c)| (name.clone(), Value::of_type(c.sql_type, &c.value)))
+            .collect();
+        let spec = &system.operations[&self.kind];
+        for (parameter, row) in spec.parameters.iter().zip(&self.arguments) {
+            if let Some(value) = system.identity(row) {
+                values.insert(parameter.name.clone(), value);
             }
-            (Action::RevokeInvitation { invitation, .. }, P::Invitation) => uuid(invitation.uuid()),
-            _ => None,
         }
+        values
+    }
+
+    /// `{"kind": "sign-out", "token": 1, "user": 1}`.
+    pub fn to_json(&self, system: &System) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        map.insert("kind".into(), self.kind.clone().into());
+        let spec = &system.operations[&self.kind];
+        for (parameter, row) in spec.parameters.iter().zip(&self.arguments) {
+            map.insert(parameter.name.clone(), row.number.into());
+        }
+        serde_json::Value::Object(map)
+    }
+
+    pub fn from_json(system: &System, value: &serde_json::Value) -> Result<Action, String> {
+        let map = value.as_object().ok_or("an action is an object")?;
+        let kind = map
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or("an action needs a \"kind\"")?;
+        let spec = system.operation(kind).ok_or_else(|| {
+            let known: Vec<&str> = system.operations.keys().map(String::as_str).collect();
+            format!("{} is not an operation of {} ({})", crate::text::quoted(kind), system.name, known.join(", "))
+        })?;
+        if let Some(extra) = map.keys().find(|k| *k != "kind" && !spec.parameters.iter().any(|p| &p.name == *k)) {
+            return Err(format!("{kind} has no parameter {}", crate::text::quoted(extra)));
+        }
+        let mut arguments = Vec::new();
+        for parameter in &spec.parameters {
+            let number = map
+                .get(&parameter.name)
+                .and_then(|v| v.as_u64())
+                .and_then(|n| u16::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{kind} needs {} as a row number", crate::text::quoted(&parameter.name)))?;
+            arguments.push(RowKey::new(system, parameter.entity, number));
+        }
+        Ok(Action::new(system, kind, arguments))
     }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::SignIn { user, token } => write!(f, "sign-in {user} as {token}"),
-            Action::SignOut { user, token } => write!(f, "sign-out {user} from {token}"),
-            Action::DeleteSession {
-                user,
-                token,
-                current,
-            } => {
-                write!(f, "delete-session {user} {token} (current {current})")
-            }
-            Action::ChangePassword { user, current } => {
-                write!(f, "change-password {user} (keeps {current})")
-            }
-            Action::ChangePasswordAdmin { user } => write!(f, "change-password-admin {user}"),
-            Action::DeleteUser { user } => write!(f, "delete-user {user}"),
-            Action::RevokeInvitation { team, invitation } => {
-                write!(f, "revoke-invitation {invitation} of {team}")
-            }
-            Action::DeleteTeam { team } => write!(f, "delete-team {team}"),
-        }
+        f.write_str(&self.description)
     }
 }
 
 /// One operation of a case: an action and the id its tombstones carry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Operation {
     pub id: OperationId,
     pub action: Action,
@@ -283,54 +197,5 @@ pub struct Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.id, self.action)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_declared_parameter_has_a_value() {
-        let actions = [
-            Action::SignIn {
-                user: UserId(1),
-                token: TokenId(9),
-            },
-            Action::SignOut {
-                user: UserId(1),
-                token: TokenId(1),
-            },
-            Action::DeleteSession {
-                user: UserId(1),
-                token: TokenId(1),
-                current: TokenId(2),
-            },
-            Action::ChangePassword {
-                user: UserId(1),
-                current: TokenId(1),
-            },
-            Action::ChangePasswordAdmin { user: UserId(1) },
-            Action::DeleteUser { user: UserId(1) },
-            Action::RevokeInvitation {
-                team: TeamId(1),
-                invitation: InvitationId(1),
-            },
-            Action::DeleteTeam { team: TeamId(1) },
-        ];
-        for action in actions {
-            for p in Parameter::ALL {
-                let declared = action.kind().parameters().contains(&p);
-                // Tenancy, project and branch are the same for every action;
-                // the rest exist exactly where the action declares them.
-                let constant = matches!(
-                    p,
-                    Parameter::Tenancy | Parameter::Project | Parameter::Branch
-                );
-                if declared || !constant {
-                    assert_eq!(declared, action.value(p).is_some(), "{action} {p:?}");
-                }
-            }
-        }
     }
 }

@@ -36,6 +36,9 @@ pub struct ReportFinding {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub format: String,
+    /// The system under test, as `--system` names it.
+    #[serde(default = "default_system")]
+    pub system: String,
     pub command: String,
     pub seeds: Vec<u64>,
     pub shards: Vec<String>,
@@ -62,8 +65,13 @@ pub struct Report {
     pub findings: Vec<ReportFinding>,
 }
 
+fn default_system() -> String {
+    crate::system::DEFAULT.to_string()
+}
+
 /// What the CLI knows about a run besides its tally.
 pub struct RunFacts {
+    pub system: String,
     pub command: String,
     pub isolation: String,
     pub seed: u64,
@@ -90,7 +98,7 @@ fn finding(
         implementation: key.implementation.clone(),
         isolation: isolation.to_string(),
         invariant: key.invariant.to_string(),
-        anomaly: key.anomaly.map(|a| a.to_string()),
+        anomaly: key.anomaly.as_ref().map(|a| a.to_string()),
         count: found.count,
         first_case: found.first_case_number.map(|n| (seed, n)),
         found_free_running: found.found_free_running,
@@ -113,6 +121,7 @@ impl Report {
             }
         };
         Report {
+            system: facts.system.clone(),
             format: FORMAT.into(),
             command: facts.command,
             seeds: vec![facts.seed],

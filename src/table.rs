@@ -8,42 +8,45 @@ use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
 use crate::operation::Action;
-use crate::world::{InvitationId, RowKey, TeamId, TokenId, UserId, World};
+use crate::system::{Source, System};
+use crate::world::{RowKey, World};
+use std::sync::Arc;
 
-/// The world every operation runs alone on (`World::standard`).
-pub fn standard_world() -> World {
-    World::standard()
+/// The world every operation runs alone on: the system's `[solo] world`.
+pub fn standard_world(system: &System) -> World {
+    World::parse(system, &system.solo_world).expect("validated when the system loaded")
 }
 
-/// One action of each kind, on the standard world.
-pub fn solo_actions() -> Vec<Action> {
-    let (u1, t1, t2) = (UserId(1), TokenId(1), TokenId(2));
-    vec![
-        Action::SignIn {
-            user: u1,
-            token: TokenId(4),
-        },
-        Action::SignOut {
-            user: u1,
-            token: t1,
-        },
-        Action::DeleteSession {
-            user: u1,
-            token: t2,
-            current: t1,
-        },
-        Action::ChangePassword {
-            user: u1,
-            current: t1,
-        },
-        Action::ChangePasswordAdmin { user: u1 },
-        Action::DeleteUser { user: u1 },
-        Action::RevokeInvitation {
-            team: TeamId(1),
-            invitation: InvitationId(1),
-        },
-        Action::DeleteTeam { team: TeamId(1) },
-    ]
+/// One action of each operation, in the order the system declares them, on
+/// `world`: each parameter takes the first row that fits and that no earlier
+/// parameter of the action took (a session delete names another session
+/// than the current one), a new row the next free number.
+pub fn solo_actions(system: &System, world: &World) -> Vec<Action> {
+    system
+        .operation_order
+        .iter()
+        .filter_map(|kind| solo_action(system, world, kind))
+        .collect()
+}
+
+fn solo_action(system: &System, world: &World, kind: &str) -> Option<Action> {
+    let spec = &system.operations[kind];
+    let mut arguments: Vec<RowKey> = Vec::new();
+    for parameter in &spec.parameters {
+        let candidates: Vec<RowKey> = match parameter.source {
+            Source::Any => world.of_entity(parameter.entity).map(|r| r.key.clone()).collect(),
+            Source::ChildOf(of) => world.children(parameter.entity, &arguments[of]),
+            Source::ParentOf(of) => world
+                .row(&arguments[of])
+                .into_iter()
+                .flat_map(|r| r.parents.iter().filter(|p| p.entity == parameter.entity).cloned())
+                .collect(),
+            Source::New(_) => vec![RowKey::new(system, parameter.entity, world.next_number(parameter.entity))],
+        };
+        let fresh = candidates.iter().find(|c| !arguments.contains(c));
+        arguments.push(fresh.or(candidates.first())?.clone());
+    }
+    Some(Action::new(system, kind, arguments))
 }
 
 /// One line of the table.
@@ -60,14 +63,14 @@ impl SoloRow {
             .snapshot
             .tombstones
             .iter()
-            .map(|t| t.row)
+            .map(|t| t.row.clone())
             .collect()
     }
 
     /// Rows of the world that are gone at the end.
     pub fn deleted(&self) -> Vec<RowKey> {
         self.world
-            .rows()
+            .keys()
             .into_iter()
             .filter(|r| !self.history.snapshot.live.contains(r))
             .collect()
@@ -77,14 +80,17 @@ impl SoloRow {
 /// Runs each action alone, in a fresh copy of `world`.
 pub async fn solo_rows(
     engine: &mut Engine,
+    system: &Arc<System>,
     implementation: &Implementation,
     world: &World,
     actions: &[Action],
 ) -> Result<Vec<SoloRow>, EngineError> {
     let mut rows = Vec::new();
     for action in actions {
-        let case = Case::new(world.clone(), vec![action.clone()]);
-        let history = engine.run(&case, implementation, &mut Serial).await?;
+        let case = Case::new(system.clone(), world.clone(), vec![action.clone()]);
+        let history = engine
+            .run(&case, implementation, &mut Serial::default())
+            .await?;
         rows.push(SoloRow {
             implementation: implementation.name.clone(),
             action: action.clone(),

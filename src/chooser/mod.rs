@@ -54,13 +54,27 @@ pub enum ChooserError {
     },
 }
 
-/// Runs each operation to the end before the next starts (`make run`'s
-/// sequential table, and the model's serial orders).
+/// Runs each operation to the end before the next starts, in the order
+/// given (default: by session): `make run`'s sequential table, and the
+/// reference implementation's serial orders. A session that blocks waits
+/// for the one holding its lock, as a serial run never blocks.
 #[derive(Default)]
-pub struct Serial;
+pub struct Serial {
+    order: Vec<SessionId>,
+}
+
+impl Serial {
+    /// Sessions by operation index, first to last.
+    pub fn in_order(order: &[usize]) -> Serial {
+        Serial {
+            order: order.iter().map(|&i| SessionId::from_index(i)).collect(),
+        }
+    }
+}
 
 impl Chooser for Serial {
     fn choose(&mut self, runnable: &[SessionId]) -> Result<SessionId, ChooserError> {
-        Ok(runnable[0])
+        let first = self.order.iter().find(|s| runnable.contains(s));
+        Ok(*first.unwrap_or(&runnable[0]))
     }
 }

@@ -11,15 +11,17 @@ use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::explore::{ExploreLimits, Explored, explore, render_table};
 use tombstone_harness::implementation::{Implementation, Isolation};
-use tombstone_harness::oracle;
+use std::sync::Arc;
+use tombstone_harness::judge::judge;
+use tombstone_harness::system::System;
 use tombstone_harness::scenario::Scenario;
 use tombstone_harness::schedule::Schedule;
 
 #[derive(Args)]
 pub struct ExploreArgs {
-    /// A shipped scenario (1466, sign-in-during-password-change, double-revoke,
-    /// concurrent-user-deletes, team-delete-vs-revoke, team-delete-leaves-invitations)
-    /// or a scenario file.
+    /// One of the system's scenarios (stack-auth: 1466,
+    /// sign-in-during-password-change, double-revoke, concurrent-user-deletes,
+    /// team-delete-vs-revoke, team-delete-leaves-invitations) or a scenario file.
     scenario: String,
     #[command(flatten)]
     target: TargetArgs,
@@ -47,7 +49,7 @@ fn isolations(
 ) -> Vec<Option<Isolation>> {
     let transactional = case.operations.iter().any(|o| {
         implementation
-            .script(o.action.kind())
+            .script(&o.action.kind)
             .is_some_and(|s| s.transaction_from.is_some())
     });
     match asked {
@@ -57,11 +59,11 @@ fn isolations(
     }
 }
 
-pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
-    let scenario = Scenario::load(&args.scenario)?;
-    let implementations = args.target.load_unmodified()?;
+pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyhow::Result<i32> {
+    let scenario = Scenario::load(system, &args.scenario)?;
+    let implementations = args.target.load_unmodified(system)?;
     let server = start_server(pg).await?;
-    let database = server.create_database().await?;
+    let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     println!(
         "scenario {}: {}\n{}",
@@ -83,11 +85,11 @@ pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
                         &mut Scripted::new(schedule.clone()),
                     )
                     .await?;
-                let verdict = oracle::judge(&scenario.case, &history);
+                let verdict = judge(&mut engine, &scenario.case, &history).await?;
                 found |= !verdict.is_clean();
                 let replay = format!(
-                    "tombstone-harness explore {} -i {} --isolation {level} --schedule '{}'",
-                    args.scenario, implementation.name, history.schedule
+                    "tombstone-harness --system {} explore {} -i {} --isolation {level} --schedule '{}'",
+                    system.reference_name(), args.scenario, implementation.name, history.schedule
                 );
                 println!(
                     "{}",

@@ -3,9 +3,12 @@
 
 use tombstone_harness::oracle::Anomaly;
 use tombstone_harness::report::Report;
+use tombstone_harness::system::System;
 
-pub fn print_findings(report: &Report) {
-    let columns: Vec<String> = Anomaly::ALL
+/// One column per anomaly the system can report (its labels first, then the
+/// harness's under the system's names), then `serial`.
+pub fn print_findings(report: &Report, system: &System) {
+    let columns: Vec<String> = Anomaly::all(system)
         .iter()
         .map(|a| a.to_string())
         .chain(["serial".to_string()])

@@ -1,5 +1,6 @@
 //! Command-line parsing, validation before any connection, and exit codes.
 
+mod check;
 mod explore;
 mod findings;
 mod replay;
@@ -11,6 +12,7 @@ mod timeline;
 use clap::{Args, Parser, Subcommand};
 use tombstone_harness::db::{PgChoice, PgOptions, Server};
 use tombstone_harness::implementation::{Implementation, Isolation};
+use tombstone_harness::system::System;
 
 pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -26,6 +28,10 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 struct Cli {
     #[command(flatten)]
     pg: PgArgs,
+    /// The system under test: a shipped one (stack-auth, blog, ledger) or a
+    /// directory holding system.toml.
+    #[arg(long, global = true, env = "TOMBSTONE_SYSTEM", default_value = tombstone_harness::system::DEFAULT)]
+    system: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,8 +63,9 @@ pub struct PgArgs {
 
 #[derive(Args, Clone)]
 pub struct TargetArgs {
-    /// A shipped implementation (stack-auth-pre-1466, stack-auth-post-1466,
-    /// atomic) or an implementation file; repeatable. Default: all shipped.
+    /// One of the system's implementations (stack-auth: stack-auth-pre-1466,
+    /// stack-auth-post-1466, atomic) or an implementation file; repeatable.
+    /// Default: all of the system's.
     #[arg(long = "implementation", short = 'i')]
     implementations: Vec<String>,
     /// Run every transaction at this isolation level instead of the file's.
@@ -80,6 +87,9 @@ enum Command {
     Report(report::ReportArgs),
     /// Draw a saved counterexample as an SVG swimlane picture.
     Timeline(timeline::TimelineArgs),
+    /// Validate a system and its implementations, and run every operation
+    /// of every implementation alone on a scratch database.
+    Check(check::CheckArgs),
 }
 
 impl PgArgs {
@@ -93,19 +103,23 @@ impl PgArgs {
 }
 
 impl TargetArgs {
-    /// The implementations named (default: all shipped), as their files say.
-    pub fn load_unmodified(&self) -> anyhow::Result<Vec<Implementation>> {
+    /// The implementations named (default: all the system's), as their
+    /// files say.
+    pub fn load_unmodified(&self, system: &System) -> anyhow::Result<Vec<Implementation>> {
         if self.implementations.is_empty() {
-            return Ok(Implementation::shipped());
+            return Ok(Implementation::shipped(system)?);
         }
-        let loaded = self.implementations.iter().map(|n| Implementation::load(n));
+        let loaded = self
+            .implementations
+            .iter()
+            .map(|n| Implementation::load(system, n));
         Ok(loaded.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Loads and validates every implementation before anything connects,
     /// at the `--isolation` asked for.
-    pub fn load(&self) -> anyhow::Result<Vec<Implementation>> {
-        let loaded = self.load_unmodified()?;
+    pub fn load(&self, system: &System) -> anyhow::Result<Vec<Implementation>> {
+        let loaded = self.load_unmodified(system)?;
         Ok(match self.isolation {
             Some(isolation) => loaded.iter().map(|i| i.with_isolation(isolation)).collect(),
             None => loaded,
@@ -159,13 +173,16 @@ pub fn main() -> i32 {
         }
     };
     let result = runtime.block_on(async {
+        // Every system file is read and checked before anything connects.
+        let system = || System::load(&cli.system).map_err(anyhow::Error::from);
         match &cli.command {
-            Command::Run(args) => run::run(&cli.pg, args).await,
-            Command::Explore(args) => explore::run(&cli.pg, args).await,
+            Command::Run(args) => run::run(&cli.pg, &system()?, args).await,
+            Command::Explore(args) => explore::run(&cli.pg, &system()?, args).await,
             Command::Replay(args) => replay::run(&cli.pg, args).await,
-            Command::Stress(args) => stress::run(&cli.pg, args).await,
+            Command::Stress(args) => stress::run(&cli.pg, &system()?, args).await,
             Command::Report(args) => report::run(args),
             Command::Timeline(args) => timeline::run(&cli.pg, args).await,
+            Command::Check(args) => check::run(&cli.pg, &system()?, args).await,
         }
     });
     match result {

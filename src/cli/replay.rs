@@ -9,7 +9,8 @@ use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::history::History;
 use tombstone_harness::implementation::{Implementation, Isolation};
-use tombstone_harness::oracle::{self, Verdict};
+use tombstone_harness::judge::judge;
+use tombstone_harness::oracle::Verdict;
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -22,7 +23,8 @@ pub struct ReplayArgs {
 
 pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
     let counterexample = Counterexample::load(&args.file)?;
-    let mut implementation = Implementation::load(&counterexample.implementation)?;
+    let system = counterexample.case.system.clone();
+    let mut implementation = Implementation::load(&system, &counterexample.implementation)?;
     if let Some(isolation) = counterexample.isolation {
         implementation = implementation.with_isolation(isolation);
     }
@@ -30,7 +32,7 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--check-determinism needs K of at least 1");
     }
     let server = start_server(pg).await?;
-    let database = server.create_database().await?;
+    let database = server.create_database(&system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     let runs = args.check_determinism.unwrap_or(1);
     let mut first: Option<String> = None;
@@ -40,7 +42,7 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
         let history = engine
             .run(&counterexample.case, &implementation, chooser)
             .await?;
-        let verdict = oracle::judge(&counterexample.case, &history);
+        let verdict = judge(&mut engine, &counterexample.case, &history).await?;
         let fingerprint = history.fingerprint();
         match &first {
             None => {
@@ -94,7 +96,7 @@ fn tell(counterexample: &Counterexample, file: &Path, history: &History, verdict
     let got: Vec<(String, Option<String>)> = verdict
         .violations
         .iter()
-        .map(|v| (v.invariant.to_string(), v.anomaly.map(|a| a.to_string())))
+        .map(|v| (v.invariant.to_string(), v.anomaly.as_ref().map(|a| a.to_string())))
         .collect();
     if verdict.is_clean() {
         println!(

@@ -46,7 +46,8 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<i32> {
         std::fs::write(path, merged.junit())
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    super::findings::print_findings(&merged);
+    let system = tombstone_harness::system::System::load(&merged.system)?;
+    super::findings::print_findings(&merged, &system);
     Ok(if merged.finding_count() > 0 {
         EXIT_FINDINGS
     } else {

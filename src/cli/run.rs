@@ -4,6 +4,8 @@
 
 use super::stress::{StressArgs, execute};
 use super::{PgArgs, start_server};
+use std::sync::Arc;
+use tombstone_harness::system::System;
 use anyhow::Context;
 use clap::Args;
 use std::time::Duration;
@@ -16,16 +18,17 @@ pub struct RunArgs {
     stress: StressArgs,
 }
 
-pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
-    let implementations = args.stress.target.load()?;
+pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &RunArgs) -> anyhow::Result<i32> {
+    let implementations = args.stress.target.load(system)?;
     let server = start_server(pg).await?;
-    let database = server.create_database().await?;
+    let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
-    let world = standard_world();
-    println!("Each operation alone on the world {world}:\n");
+    let world = standard_world(system);
+    println!("System {}: each operation alone on the world {world}:\n", system.name);
+    let actions = solo_actions(system, &world);
     let mut rows = Vec::new();
     for implementation in &implementations {
-        let solo = solo_rows(&mut engine, implementation, &world, &solo_actions())
+        let solo = solo_rows(&mut engine, system, implementation, &world, &actions)
             .await
             .with_context(|| format!("running {}", implementation.name))?;
         rows.extend(solo);
@@ -37,5 +40,5 @@ pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
     if stress.duration.is_none() && stress.cases.is_none() {
         stress.duration = Some(Duration::from_secs(60));
     }
-    execute(&server, &stress, "run").await
+    execute(&server, system, &stress, "run").await
 }

@@ -20,6 +20,7 @@ use tombstone_harness::generate::Bounds;
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::report::{Report, RunFacts, rss_kb};
 use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
+use tombstone_harness::system::System;
 use tombstone_harness::text::quoted;
 
 #[derive(Args, Clone)]
@@ -81,23 +82,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-pub async fn run(pg: &PgArgs, args: &StressArgs) -> anyhow::Result<i32> {
+pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &StressArgs) -> anyhow::Result<i32> {
     if args.duration.is_none() && args.cases.is_none() {
         anyhow::bail!("stress needs a budget: --duration and/or --cases");
     }
     if args.jobs == 0 {
         anyhow::bail!("--jobs must be at least 1");
     }
-    args.target.load()?;
+    args.target.load(system)?;
     let server = start_server(pg).await?;
-    execute(&server, args, "stress").await
+    execute(&server, system, args, "stress").await
 }
 
 /// The shared body of `stress` and `run`, on a server already started.
-pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyhow::Result<i32> {
-    let implementations = args.target.load()?;
+pub async fn execute(
+    server: &Server,
+    system: &Arc<System>,
+    args: &StressArgs,
+    command: &str,
+) -> anyhow::Result<i32> {
+    let implementations = args.target.load(system)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let config = StressConfig {
+        system: system.clone(),
         seed,
         shard: args.shard,
         duration: args.duration,
@@ -124,6 +131,7 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
     let error = run_workers(server, &implementations, &config, &progress, args).await?;
     watcher.abort();
     let facts = RunFacts {
+        system: system.reference_name(),
         isolation: args
             .target
             .isolation
@@ -144,7 +152,7 @@ pub async fn execute(server: &Server, args: &StressArgs, command: &str) -> anyho
     };
     let report = Report::new(facts, &progress.snapshot());
     write_reports(&report, args)?;
-    print_findings(&report);
+    print_findings(&report, system);
     Ok(exit_code(&report, seed))
 }
 
@@ -173,7 +181,7 @@ async fn run_workers(
     let mut databases = Vec::new();
     let mut engines = Vec::new();
     for _ in 0..args.jobs {
-        let database = server.create_database().await?;
+        let database = server.create_database(&config.system).await?;
         engines.push(Engine::open(database.connector(), Limits::default()).await?);
         databases.push(database);
     }

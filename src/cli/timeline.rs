@@ -8,7 +8,8 @@ use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::Counterexample;
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::implementation::{Implementation, Isolation};
-use tombstone_harness::{oracle, timeline};
+use tombstone_harness::judge::judge;
+use tombstone_harness::timeline;
 
 #[derive(Args)]
 pub struct TimelineArgs {
@@ -21,18 +22,19 @@ pub struct TimelineArgs {
 
 pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
     let counterexample = Counterexample::load(&args.file)?;
-    let mut implementation = Implementation::load(&counterexample.implementation)?;
+    let system = counterexample.case.system.clone();
+    let mut implementation = Implementation::load(&system, &counterexample.implementation)?;
     if let Some(isolation) = counterexample.isolation {
         implementation = implementation.with_isolation(isolation);
     }
     let server = start_server(pg).await?;
-    let database = server.create_database().await?;
+    let database = server.create_database(&system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     let chooser = &mut Scripted::new(counterexample.schedule.clone());
     let history = engine
         .run(&counterexample.case, &implementation, chooser)
         .await?;
-    let verdict = oracle::judge(&counterexample.case, &history);
+    let verdict = judge(&mut engine, &counterexample.case, &history).await?;
     let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
     let title = format!(
         "{} at {isolation} — {}",

@@ -17,14 +17,11 @@ mod watchdog;
 
 pub use database::{Connector, Database};
 pub use probe::Probe;
-pub use seed::{Control, world_sql};
+pub use seed::{Control, harness_sql, quote_identifier, world_sql};
 pub use server::{PgChoice, PgOptions, Server};
 pub use session::{Session, SessionLimits, StepReply};
-pub use snapshot::{Snapshot, TombstoneRow};
+pub use snapshot::{RawRow, RawSnapshot, RawTombstone};
 
-/// The schema of the system under test and the harness's own additions.
-pub const SCHEMA_SQL: &str = include_str!("../../fixtures/schema.sql");
-pub const HARNESS_SQL: &str = include_str!("../../fixtures/harness.sql");
 
 /// Every database, container and cluster directory of ours starts with this,
 /// and nothing else is ever dropped or reaped.

@@ -1,83 +1,99 @@
 //! Writing a world into a database, and clearing it for the next case, each
-//! in one round trip (a reset by DELETE costs ~0.7 ms; TRUNCATE 3–25 ms).
+//! in one round trip (a reset by DELETE costs ~0.7 ms; TRUNCATE 3–25 ms),
+//! and the harness's own additions to a system's schema.
 
+use super::snapshot::{RawSnapshot, snapshot_sql};
 use super::{Connector, DbError};
-use crate::world::{BRANCH, PROJECT, TENANCY, World};
+use crate::case::Case;
+use crate::system::System;
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Executor};
 
-const RESET: &str = r#"DELETE FROM "DeletedRow"; DELETE FROM "TeamMember"; DELETE FROM "VerificationCode";
-DELETE FROM "ProjectUserRefreshToken"; DELETE FROM "Team"; DELETE FROM "ProjectUser";"#;
-
-/// The SQL that makes `world` the database's only content. Every value is
-/// one of our own derived UUIDs or constants, so literals are safe here.
-pub fn world_sql(world: &World) -> String {
-    let mut sql = String::from(RESET);
-    for user in &world.users {
+/// Every tombstone records which operation wrote it (kvnemesis's lesson):
+/// each session's `application_name` is its operation id, so an
+/// implementation file needs no harness-specific SQL to be attributable.
+/// The write order comes from one sequence shared by every tombstone table,
+/// stable across runs of one schedule.
+pub fn harness_sql(system: &System) -> String {
+    let mut sql = String::from("CREATE SEQUENCE \"harnessWriteOrder\";\n");
+    for table in system.tombstone_tables() {
         sql.push_str(&format!(
-            "\nINSERT INTO \"ProjectUser\" (\"tenancyId\", \"projectUserId\", \"displayName\") VALUES ('{TENANCY}', '{}', '{}');",
-            user.id.uuid(),
-            user.id
+            "ALTER TABLE {} ADD COLUMN \"harnessOperation\" text DEFAULT current_setting('application_name', true), \
+             ADD COLUMN \"harnessWriteOrder\" bigint DEFAULT nextval('\"harnessWriteOrder\"');\n",
+            quote_identifier(&table)
         ));
-        for token in &user.tokens {
-            sql.push_str(&format!(
-                "\nINSERT INTO \"ProjectUserRefreshToken\" (\"tenancyId\", \"id\", \"projectUserId\", \"refreshToken\") VALUES ('{TENANCY}', '{t}', '{}', '{t}');",
-                user.id.uuid(),
-                t = token.uuid()
-            ));
-        }
-    }
-    for team in &world.teams {
-        sql.push_str(&format!(
-            "\nINSERT INTO \"Team\" (\"tenancyId\", \"teamId\", \"displayName\") VALUES ('{TENANCY}', '{}', '{}');",
-            team.id.uuid(),
-            team.id
-        ));
-        for member in &team.members {
-            sql.push_str(&format!(
-                "\nINSERT INTO \"TeamMember\" (\"tenancyId\", \"projectUserId\", \"teamId\") VALUES ('{TENANCY}', '{}', '{}');",
-                member.uuid(),
-                team.id.uuid()
-            ));
-        }
-        for invitation in &team.invitations {
-            sql.push_str(&format!(
-                "\nINSERT INTO \"VerificationCode\" (\"projectId\", \"branchId\", \"id\", \"type\", \"code\", \"data\", \"expiresAt\") \
-                 VALUES ('{PROJECT}', '{BRANCH}', '{i}', 'TEAM_INVITATION', '{i}', jsonb_build_object('team_id', '{}'), now() + interval '1 day');",
-                team.id.uuid(),
-                i = invitation.uuid()
-            ));
-        }
     }
     sql
 }
 
-/// Replaces whatever the database holds with `world`.
-pub async fn seed(conn: &mut PgConnection, world: &World) -> Result<(), DbError> {
-    conn.execute(sqlx::raw_sql(AssertSqlSafe(world_sql(world))))
-        .await
-        .map_err(|e| DbError::query("seeding the world", e))?;
-    Ok(())
+/// `"Name"`, with inner quotes doubled.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The SQL that makes the case's world the database's only content. Every
+/// value is derived by the harness or written in the system's file, so
+/// literals are safe here.
+pub fn world_sql(case: &Case) -> String {
+    let system = &case.system;
+    let mut sql: String = system
+        .tables_to_reset()
+        .iter()
+        .map(|t| format!("DELETE FROM {};\n", quote_identifier(t)))
+        .collect();
+    for row in case.world.rows() {
+        let entity = &system.entities[row.key.entity];
+        let columns: Vec<String> = entity.columns.iter().map(|(c, _)| quote_identifier(c)).collect();
+        let values: Vec<String> = entity
+            .columns
+            .iter()
+            .map(|(_, template)| system.column_sql(row, template))
+            .collect();
+        sql.push_str(&format!(
+            "INSERT INTO {} ({}) VALUES ({});\n",
+            quote_identifier(&entity.table),
+            columns.join(", "),
+            values.join(", ")
+        ));
+    }
+    sql
 }
 
 /// The harness's own connection to a database: seeds worlds and reads
 /// snapshots, never runs an operation's statements.
 pub struct Control {
     conn: PgConnection,
+    /// The snapshot query of the last system seen (built once per system).
+    snapshot: Option<(String, String)>,
 }
 
 impl Control {
     pub async fn open(connector: &Connector) -> Result<Control, DbError> {
         Ok(Control {
             conn: connector.connect("harness-control").await?,
+            snapshot: None,
         })
     }
 
-    pub async fn seed(&mut self, world: &World) -> Result<(), DbError> {
-        seed(&mut self.conn, world).await
+    /// Replaces whatever the database holds with the case's world.
+    pub async fn seed(&mut self, case: &Case) -> Result<(), DbError> {
+        self.conn
+            .execute(sqlx::raw_sql(AssertSqlSafe(world_sql(case))))
+            .await
+            .map_err(|e| DbError::query("seeding the world", e))?;
+        Ok(())
     }
 
-    pub async fn snapshot(&mut self) -> Result<super::Snapshot, DbError> {
-        super::snapshot::snapshot(&mut self.conn).await
+    pub async fn snapshot(&mut self, system: &System) -> Result<RawSnapshot, DbError> {
+        let cached = self.snapshot.as_ref().filter(|(name, _)| name == &system.name);
+        let sql = match cached {
+            Some((_, sql)) => sql.clone(),
+            None => {
+                let sql = snapshot_sql(system);
+                self.snapshot = Some((system.name.clone(), sql.clone()));
+                sql
+            }
+        };
+        super::snapshot::read(&mut self.conn, &sql).await
     }
 }

@@ -4,7 +4,9 @@
 use super::container::{self, Container};
 use super::database::Database;
 use super::local::{self, LocalCluster};
-use super::{DbError, HARNESS_SQL, NAME_PREFIX, SCHEMA_SQL, redact};
+use super::{DbError, NAME_PREFIX, redact};
+use crate::system::System;
+use std::collections::BTreeMap;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use std::str::FromStr;
@@ -72,7 +74,8 @@ enum Backend {
 pub struct Server {
     backend: Backend,
     admin: PgConnectOptions,
-    template: String,
+    /// One template database per system, made when a system first asks.
+    templates: tokio::sync::Mutex<BTreeMap<String, String>>,
     owner: String,
     next_database: AtomicU32,
     description: String,
@@ -125,7 +128,7 @@ impl Server {
         let mut server = Server {
             backend,
             admin,
-            template: String::new(),
+            templates: tokio::sync::Mutex::new(BTreeMap::new()),
             owner: owner_marker(),
             next_database: AtomicU32::new(0),
             description: String::new(),
@@ -140,7 +143,6 @@ impl Server {
         let version = server.wait_ready(patience).await?;
         server.description = server.describe(&version);
         server.reap_databases().await;
-        server.template = server.create_template().await?;
         Ok(server)
     }
 
@@ -235,8 +237,10 @@ impl Server {
         }
     }
 
-    async fn create_template(&self) -> Result<String, DbError> {
-        let name = format!("{NAME_PREFIX}{}_template", std::process::id());
+    /// The system's schema and the harness's additions, in a database to
+    /// clone from.
+    async fn create_template(&self, system: &System, index: usize) -> Result<String, DbError> {
+        let name = format!("{NAME_PREFIX}{}_template{index}", std::process::id());
         let mut admin = self.admin_connection().await?;
         let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
         admin
@@ -247,16 +251,33 @@ impl Server {
         let mut conn = PgConnection::connect_with(&self.admin.clone().database(&name))
             .await
             .map_err(|e| DbError::query("connecting to the template", e))?;
-        conn.execute(SCHEMA_SQL)
+        conn.execute(sqlx::raw_sql(AssertSqlSafe(system.schema_sql.clone())))
             .await
-            .map_err(|e| DbError::query("loading fixtures/schema.sql", e))?;
-        conn.execute(HARNESS_SQL)
+            .map_err(|e| DbError::query(format!("loading system {}'s schema", system.name), e))?;
+        conn.execute(sqlx::raw_sql(AssertSqlSafe(crate::db::harness_sql(system))))
             .await
-            .map_err(|e| DbError::query("loading fixtures/harness.sql", e))?;
+            .map_err(|e| {
+                DbError::query(
+                    format!("adding the harness's columns to system {}'s tombstone tables", system.name),
+                    e,
+                )
+            })?;
         // A template must have no connections while it is cloned.
         conn.close()
             .await
             .map_err(|e| DbError::query("closing the template", e))?;
+        Ok(name)
+    }
+
+    /// The template of `system`, made the first time it is asked for.
+    async fn template_of(&self, system: &System) -> Result<String, DbError> {
+        let mut templates = self.templates.lock().await;
+        let key = system.reference_name();
+        if let Some(name) = templates.get(&key) {
+            return Ok(name.clone());
+        }
+        let name = self.create_template(system, templates.len()).await?;
+        templates.insert(key, name.clone());
         Ok(name)
     }
 
@@ -285,12 +306,13 @@ impl Server {
         Ok(())
     }
 
-    /// A fresh database holding the schema and nothing else.
-    pub async fn create_database(&self) -> Result<Database, DbError> {
+    /// A fresh database holding the system's schema and nothing else.
+    pub async fn create_database(&self, system: &System) -> Result<Database, DbError> {
+        let template = self.template_of(system).await?;
         let n = self.next_database.fetch_add(1, Ordering::Relaxed);
         let name = format!("{NAME_PREFIX}{}_{n}", std::process::id());
         let mut admin = self.admin_connection().await?;
-        self.create_marked(&mut admin, &name, Some(&self.template))
+        self.create_marked(&mut admin, &name, Some(&template))
             .await?;
         let _ = admin.close().await;
         Ok(Database::new(name, self.admin.clone(), self.owner.clone()))

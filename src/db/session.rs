@@ -19,11 +19,13 @@ pub enum StepReply {
     Lost(String),
 }
 
-type Reply = Box<dyn FnOnce(StepReply) + Send>;
+type Reply = Box<dyn FnOnce(StepReply, Option<Value>) + Send>;
 
 struct Request {
     sql: String,
-    binds: Vec<Value>,
+    binds: Vec<Option<Value>>,
+    /// Read the rows and hand back the first column of the first one.
+    capture: bool,
     reply: Reply,
 }
 
@@ -68,32 +70,46 @@ impl Session {
     }
 
     /// Sends a statement; `reply` runs when the server answers (or the
-    /// connection is found broken).
+    /// connection is found broken), with the first column of the first row
+    /// returned when `capture` asks for it (a `RETURNING` to bind).
     pub fn send_with(
         &self,
         sql: &str,
-        binds: Vec<Value>,
-        reply: impl FnOnce(StepReply) + Send + 'static,
+        binds: Vec<Option<Value>>,
+        capture: bool,
+        reply: impl FnOnce(StepReply, Option<Value>) + Send + 'static,
     ) {
         let request = Request {
             sql: sql.to_string(),
             binds,
+            capture,
             reply: Box::new(reply),
         };
         if let Err(mpsc::error::SendError(request)) = self.requests.send(request) {
-            (request.reply)(StepReply::Lost("session task ended".into()));
+            (request.reply)(StepReply::Lost("session task ended".into()), None);
         }
     }
 
     /// Sends a statement and waits for its reply.
-    pub async fn execute(&self, sql: &str, binds: Vec<Value>) -> StepReply {
+    pub async fn execute(&self, sql: &str, binds: Vec<Option<Value>>) -> StepReply {
+        self.execute_capturing(sql, binds, false).await.0
+    }
+
+    /// Sends a statement and waits for its reply and, if `capture`, the
+    /// first value it returned.
+    pub async fn execute_capturing(
+        &self,
+        sql: &str,
+        binds: Vec<Option<Value>>,
+        capture: bool,
+    ) -> (StepReply, Option<Value>) {
         let (sender, receiver) = oneshot::channel();
-        self.send_with(sql, binds, move |reply| {
-            let _ = sender.send(reply);
+        self.send_with(sql, binds, capture, move |reply, value| {
+            let _ = sender.send((reply, value));
         });
         receiver
             .await
-            .unwrap_or_else(|_| StepReply::Lost("session task ended".into()))
+            .unwrap_or_else(|_| (StepReply::Lost("session task ended".into()), None))
     }
 }
 
@@ -103,17 +119,52 @@ fn connection_ended(sqlstate: &str) -> bool {
     sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03")
 }
 
+/// The first column of a returned row, as whichever type it has.
+fn first_value(row: &sqlx::postgres::PgRow) -> Option<Value> {
+    use sqlx::Row;
+    if let Ok(u) = row.try_get::<uuid::Uuid, _>(0) {
+        return Some(Value::Uuid(u));
+    }
+    if let Ok(t) = row.try_get::<String, _>(0) {
+        return Some(Value::Text(t));
+    }
+    if let Ok(i) = row.try_get::<i64, _>(0) {
+        return Some(Value::Int(i));
+    }
+    row.try_get::<i32, _>(0).ok().map(|i| Value::Int(i.into()))
+}
+
+async fn run_one(
+    conn: &mut PgConnection,
+    sql: String,
+    binds: Vec<Option<Value>>,
+    capture: bool,
+) -> Result<(u64, Option<Value>), sqlx::Error> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for value in binds {
+        query = match value {
+            Some(Value::Uuid(u)) => query.bind(u),
+            Some(Value::Text(t)) => query.bind(t),
+            Some(Value::Int(i)) => query.bind(i),
+            None => query.bind(None::<String>),
+        };
+    }
+    if capture {
+        let rows = query.fetch_all(&mut *conn).await?;
+        Ok((rows.len() as u64, rows.first().and_then(first_value)))
+    } else {
+        Ok((query.execute(&mut *conn).await?.rows_affected(), None))
+    }
+}
+
 async fn serve(mut conn: PgConnection, mut requests: mpsc::UnboundedReceiver<Request>) {
     while let Some(request) = requests.recv().await {
-        let mut query = sqlx::query(AssertSqlSafe(request.sql));
-        for value in request.binds {
-            query = match value {
-                Value::Uuid(u) => query.bind(u),
-                Value::Text(t) => query.bind(t),
-            };
-        }
-        let reply = match query.execute(&mut conn).await {
-            Ok(done) => StepReply::Rows(done.rows_affected()),
+        let mut captured = None;
+        let reply = match run_one(&mut conn, request.sql, request.binds, request.capture).await {
+            Ok((rows, value)) => {
+                captured = value;
+                StepReply::Rows(rows)
+            }
             Err(sqlx::Error::Database(e)) => {
                 let sqlstate = e.code().map(|c| c.to_string()).unwrap_or_default();
                 if connection_ended(&sqlstate) {
@@ -128,7 +179,7 @@ async fn serve(mut conn: PgConnection, mut requests: mpsc::UnboundedReceiver<Req
             Err(other) => StepReply::Lost(super::redact(&other.to_string())),
         };
         let lost = matches!(reply, StepReply::Lost(_));
-        (request.reply)(reply);
+        (request.reply)(reply, captured);
         if lost {
             break;
         }

@@ -1,119 +1,132 @@
-//! Reading back what the database holds: live rows and tombstones, named by
-//! the world's identities so oracles and stories never see UUIDs.
+//! Reading back what the database holds, as it is: each live row's key and
+//! each tombstone's recorded fields, in one round trip (it runs after every
+//! case). Naming them by the world's identities is [`crate::tombstone`]'s
+//! job; nothing an implementation can write makes this read fail.
 
 use super::DbError;
-use crate::operation::OperationId;
-use crate::world::{InvitationId, RowKey, TeamId, TokenId, UserId};
+use super::seed::quote_identifier;
+use crate::system::{Layout, System};
 use sqlx::postgres::PgConnection;
-use std::collections::BTreeSet;
-use uuid::Uuid;
 
-/// One `DeletedRow`, with the operation whose session wrote it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TombstoneRow {
-    pub row: RowKey,
-    pub writer: Option<OperationId>,
-    pub primary_key: serde_json::Value,
+/// A live row of a tracked or untracked entity, by its key columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawRow {
+    pub entity: usize,
+    pub key: serde_json::Value,
+}
+
+/// A tombstone as written: the source table it names (shared layout) or
+/// the entity whose tombstone table holds it (per-table layout), its key,
+/// the row data if the layout stores it, the declared required columns,
+/// and the session that wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawTombstone {
+    pub table: Option<String>,
+    pub entity: Option<usize>,
+    pub key: serde_json::Value,
     pub data: Option<serde_json::Value>,
+    pub required: serde_json::Value,
+    pub writer: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    pub live: BTreeSet<RowKey>,
+pub struct RawSnapshot {
+    pub live: Vec<RawRow>,
     /// In the order they were written.
-    pub tombstones: Vec<TombstoneRow>,
+    pub tombstones: Vec<RawTombstone>,
 }
 
-/// Live rows and tombstones in one round trip (it runs after every case):
-/// live rows carry their key UUIDs, tombstones their JSON key, data and
-/// writer; tombstones come last, in the order they were written.
-const SNAPSHOT_SQL: &str = r#"
-SELECT 'ProjectUser' AS t, "projectUserId" AS a, NULL::uuid AS b, NULL::jsonb AS k, NULL::jsonb AS d, NULL::text AS w, 0::bigint AS o FROM "ProjectUser"
-UNION ALL SELECT 'ProjectUserRefreshToken', "id", NULL, NULL, NULL, NULL, 0 FROM "ProjectUserRefreshToken"
-UNION ALL SELECT 'Team', "teamId", NULL, NULL, NULL, NULL, 0 FROM "Team"
-UNION ALL SELECT 'TeamMember', "teamId", "projectUserId", NULL, NULL, NULL, 0 FROM "TeamMember"
-UNION ALL SELECT 'VerificationCode', "id", NULL, NULL, NULL, NULL, 0 FROM "VerificationCode"
-UNION ALL SELECT "tableName", NULL, NULL, "primaryKey", "data", "harnessOperation", "harnessWriteOrder" FROM "DeletedRow"
-ORDER BY o"#;
+fn key_object(columns: &[String]) -> String {
+    if columns.is_empty() {
+        return "'{}'::jsonb".into();
+    }
+    let pairs: Vec<String> = columns
+        .iter()
+        .map(|c| format!("'{}', {}", c.replace('\'', "''"), quote_identifier(c)))
+        .collect();
+    format!("jsonb_build_object({})", pairs.join(", "))
+}
 
-type SnapshotRow = (
-    String,
-    Option<Uuid>,
-    Option<Uuid>,
+/// Live rows first, then tombstones in the order they were written. Every
+/// recorded field is read through `to_jsonb`, so a key column of the wrong
+/// type reads as a value the oracles can judge, never as an error.
+pub fn snapshot_sql(system: &System) -> String {
+    let required: Vec<String> = system.tombstones.required.keys().cloned().collect();
+    let required = key_object(&required);
+    let mut parts = Vec::new();
+    for (index, entity) in system.entities.iter().enumerate() {
+        parts.push(format!(
+            "SELECT 0 AS kind, {index} AS e, NULL::text AS t, {} AS k, NULL::jsonb AS d, \
+             NULL::jsonb AS r, NULL::text AS w, 0::bigint AS o FROM {}",
+            key_object(&entity.key),
+            quote_identifier(&entity.table)
+        ));
+    }
+    match &system.tombstones.layout {
+        Layout::Shared {
+            table,
+            table_column,
+            key_column,
+            data_column,
+        } => {
+            let data = match data_column {
+                Some(c) => format!("to_jsonb({})", quote_identifier(c)),
+                None => "NULL::jsonb".into(),
+            };
+            parts.push(format!(
+                "SELECT 1, NULL, {}::text, to_jsonb({}), {data}, {required}, \"harnessOperation\", \"harnessWriteOrder\" FROM {}",
+                quote_identifier(table_column),
+                quote_identifier(key_column),
+                quote_identifier(table)
+            ));
+        }
+        Layout::PerTable => {
+            for (index, entity) in system.entities.iter().enumerate() {
+                if let Some(table) = &entity.tombstone_table {
+                    parts.push(format!(
+                        "SELECT 1, {index}, NULL, {}, NULL, {required}, \"harnessOperation\", \"harnessWriteOrder\" FROM {}",
+                        key_object(&entity.key),
+                        quote_identifier(table)
+                    ));
+                }
+            }
+        }
+    }
+    format!("{}\nORDER BY kind, o", parts.join("\nUNION ALL "))
+}
+
+type Row = (
+    i32,
+    Option<i32>,
+    Option<String>,
+    Option<serde_json::Value>,
     Option<serde_json::Value>,
     Option<serde_json::Value>,
     Option<String>,
-    i64,
+    Option<i64>,
 );
 
-/// The world's number inside one of its derived UUIDs, if it is of `kind`.
-fn number(uuid: Uuid, kind: u16) -> Option<u16> {
-    let value = uuid.as_u128();
-    (((value >> 80) & 0xffff) as u16 == kind).then_some((value & 0xffff) as u16)
-}
-
-fn row_of(table: &str, first: Uuid, second: Option<Uuid>) -> Option<RowKey> {
-    Some(match table {
-        "ProjectUser" => RowKey::User(UserId(number(first, 1)?)),
-        "ProjectUserRefreshToken" => RowKey::Token(TokenId(number(first, 2)?)),
-        "Team" => RowKey::Team(TeamId(number(first, 3)?)),
-        "TeamMember" => RowKey::Member(TeamId(number(first, 3)?), UserId(number(second?, 1)?)),
-        "VerificationCode" => RowKey::Invitation(InvitationId(number(first, 4)?)),
-        _ => return None,
-    })
-}
-
-fn key_uuid(key: &serde_json::Value, field: &str) -> Option<Uuid> {
-    key.get(field)?.as_str()?.parse().ok()
-}
-
-/// The row a tombstone's `primaryKey` names.
-fn tombstone_row(table: &str, key: &serde_json::Value) -> Option<RowKey> {
-    match table {
-        "ProjectUser" => row_of(table, key_uuid(key, "projectUserId")?, None),
-        "Team" => row_of(table, key_uuid(key, "teamId")?, None),
-        "TeamMember" => row_of(
-            table,
-            key_uuid(key, "teamId")?,
-            key_uuid(key, "projectUserId"),
-        ),
-        _ => row_of(table, key_uuid(key, "id")?, None),
-    }
-}
-
-pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, DbError> {
-    let rows: Vec<SnapshotRow> = sqlx::query_as(SNAPSHOT_SQL)
+pub(super) async fn read(conn: &mut PgConnection, sql: &str) -> Result<RawSnapshot, DbError> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| DbError::query("reading the final tables", e))?;
-    let mut snapshot = Snapshot::default();
-    for (table, first, second, primary_key, data, writer, _) in rows {
-        match (first, primary_key) {
-            (Some(first), _) => {
-                let row = row_of(&table, first, second).ok_or_else(|| DbError::Query {
-                    context: "reading live rows".into(),
-                    message: format!("a {table} row {first} is not one of the world's"),
-                })?;
-                snapshot.live.insert(row);
-            }
-            (None, Some(primary_key)) => {
-                let row = tombstone_row(&table, &primary_key).ok_or_else(|| DbError::Query {
-                    context: "reading tombstones".into(),
-                    message: format!(
-                        "a tombstone for {table} {primary_key} names no row of the world"
-                    ),
-                })?;
-                let writer = writer
-                    .and_then(|w| w.strip_prefix("op")?.parse().ok())
-                    .map(OperationId);
-                snapshot.tombstones.push(TombstoneRow {
-                    row,
-                    writer,
-                    primary_key,
-                    data,
-                });
-            }
-            (None, None) => unreachable!("every snapshot row has a key"),
+    let mut snapshot = RawSnapshot::default();
+    for (kind, entity, table, key, data, required, writer, _) in rows {
+        let entity = entity.map(|e| e as usize);
+        let key = key.unwrap_or(serde_json::Value::Null);
+        if kind == 0 {
+            let entity = entity.expect("live rows carry their entity");
+            snapshot.live.push(RawRow { entity, key });
+        } else {
+            snapshot.tombstones.push(RawTombstone {
+                table,
+                entity,
+                key,
+                data,
+                required: required.unwrap_or(serde_json::Value::Null),
+                writer,
+            });
         }
     }
     Ok(snapshot)

@@ -43,7 +43,7 @@ impl Engine {
         let programs = self.programs(case, implementation)?;
         self.ensure_sessions(programs.len()).await?;
         self.generation += 1;
-        self.control.seed(&case.world).await?;
+        self.control.seed(case).await?;
         let log = Log {
             events: Mutex::new(Vec::new()),
             sent: AtomicUsize::new(0),
@@ -72,7 +72,7 @@ impl Engine {
                 self.sessions[index] = None;
             }
         }
-        let snapshot = self.control.snapshot().await?;
+        let snapshot = self.snapshot(case).await?;
         Ok(History {
             schedule,
             events,
@@ -108,8 +108,9 @@ async fn run_session(
         }
         let choice = log.sent.fetch_add(1, Ordering::SeqCst) + 1;
         log.push(choice, id, EventKind::Sent(statement.clone()));
+        let capture = program.captures();
         program.mark_sent(Instant::now());
-        let reply = session.execute(&sql, binds).await;
+        let (reply, value) = session.execute_capturing(&sql, binds, capture).await;
         let harness_timeout = matches!(&reply, StepReply::Error { sqlstate, .. } if sqlstate == "57014" || sqlstate == "55P03");
         log.push(
             choice,
@@ -119,8 +120,14 @@ async fn run_session(
                 reply: reply.clone(),
             },
         );
-        if let Next::Finish { rollback: true, .. } = program.on_reply(&reply, harness_timeout) {
-            let _ = session.execute("ROLLBACK", Vec::new()).await;
+        if matches!(reply, StepReply::Rows(_)) {
+            program.bind(value);
+        }
+        match program.on_reply(&reply, harness_timeout) {
+            Next::Finish { rollback: true, .. } | Next::Retry { rollback: true } => {
+                let _ = session.execute("ROLLBACK", Vec::new()).await;
+            }
+            _ => {}
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod free;
 mod program;
+mod serial;
 mod settle;
 mod step;
 
@@ -61,13 +62,19 @@ pub enum EngineError {
         implementation: String,
         operation: String,
     },
+    #[error("reading the final tables: {0}")]
+    Snapshot(String),
+    #[error("system {system}: its reference implementation: {message}")]
+    Reference { system: String, message: String },
     #[error("the schedule reached choices_max = {0} choices without finishing (state: {1})")]
     ChoicesMax(usize, String),
     #[error("interrupted")]
     Interrupted,
 }
 
-type Completion = (usize, u64, StepReply);
+/// A reply: the session, the run it belongs to, and the value a
+/// `RETURNING` step bound.
+type Completion = (usize, u64, StepReply, Option<crate::operation::Value>);
 
 /// Sessions, probe and seeding connection for one database, reused across
 /// cases (a reset is one round trip; a database per case would cost 30+ ms).
@@ -82,6 +89,9 @@ pub struct Engine {
     completions: mpsc::UnboundedReceiver<Completion>,
     /// Set by Ctrl-C: the run stops at the next choice, as indeterminate.
     stop: Option<Arc<AtomicBool>>,
+    /// Serial runs of each system's reference implementation, kept per
+    /// case and order (see `serial`).
+    serial: serial::SerialRuns,
 }
 
 /// The per-run state `run` threads through its helpers.
@@ -110,6 +120,7 @@ impl Engine {
             completions_tx,
             completions,
             stop: None,
+            serial: serial::SerialRuns::default(),
         })
     }
 
@@ -118,8 +129,10 @@ impl Engine {
     pub async fn reopen(&mut self) -> Result<(), DbError> {
         let fresh = Engine::open(self.connector.clone(), self.limits).await?;
         let stop = self.stop.take();
+        let serial = std::mem::take(&mut self.serial);
         *self = fresh;
         self.stop = stop;
+        self.serial = serial;
         Ok(())
     }
 
@@ -165,13 +178,13 @@ impl Engine {
         case.operations
             .iter()
             .map(|op| {
-                let script = implementation.script(op.action.kind()).ok_or_else(|| {
+                let script = implementation.script(&op.action.kind).ok_or_else(|| {
                     EngineError::MissingOperation {
                         implementation: implementation.name.clone(),
-                        operation: op.action.kind().to_string(),
+                        operation: op.action.kind.clone(),
                     }
                 })?;
-                Ok(Program::new(script, &op.action))
+                Ok(Program::new(script, op.action.values(&case.system)))
             })
             .collect()
     }
@@ -185,7 +198,7 @@ impl Engine {
         let programs = self.programs(case, implementation)?;
         self.ensure_sessions(programs.len()).await?;
         self.generation += 1;
-        self.control.seed(&case.world).await?;
+        self.control.seed(case).await?;
         let mut run = Run {
             programs,
             events: Vec::new(),
@@ -219,7 +232,7 @@ impl Engine {
                 other => panic!("harness bug: a session ended the run in {other:?}"),
             })
             .collect();
-        let snapshot = self.control.snapshot().await?;
+        let snapshot = self.snapshot(case).await?;
         Ok(History {
             schedule: Schedule::new(schedule),
             events: run.events,
@@ -302,6 +315,12 @@ impl Engine {
             }
         }
         self.generation += 1;
+    }
+
+    /// The final tables, named by the case's rows.
+    async fn snapshot(&mut self, case: &Case) -> Result<crate::history::Snapshot, EngineError> {
+        let raw = self.control.snapshot(&case.system).await?;
+        crate::tombstone::name_snapshot(case, &raw).map_err(EngineError::Snapshot)
     }
 
     fn step_wait_max(&self) -> Duration {

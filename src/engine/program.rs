@@ -6,7 +6,8 @@
 use crate::db::StepReply;
 use crate::history::{OperationResult, Statement};
 use crate::implementation::{Footprint, Isolation, Outcome, Script, Then};
-use crate::operation::{Action, Value};
+use crate::operation::Value;
+use std::collections::BTreeMap;
 use crate::schedule::SessionId;
 use std::time::Instant;
 
@@ -39,31 +40,39 @@ pub enum Next {
         result: OperationResult,
         rollback: bool,
     },
+    /// The script's retry rule matched: roll back if a transaction is open
+    /// and start again from the first step, as the application would.
+    Retry { rollback: bool },
 }
 
 pub struct Program<'a> {
     pub script: &'a Script,
-    pub action: &'a Action,
+    /// Every parameter's value: the system's constants, the operation's
+    /// arguments, and what earlier steps bound from their RETURNING rows.
+    pub values: BTreeMap<String, Value>,
     pub state: State,
     pub in_transaction: bool,
+    /// Attempts made so far beyond the first (the retry rule).
+    pub retries: u8,
 }
 
 impl<'a> Program<'a> {
     /// A refusal over the arguments ends the operation before any statement.
-    pub fn new(script: &'a Script, action: &'a Action) -> Program<'a> {
+    pub fn new(script: &'a Script, values: BTreeMap<String, Value>) -> Program<'a> {
         let refused = script
             .refusals
             .iter()
-            .find(|r| action.value(r.equal.0) == action.value(r.equal.1));
+            .find(|r| values.get(&r.equal.0) == values.get(&r.equal.1));
         let state = match refused {
             Some(refusal) => State::Done(OperationResult::Finished(refusal.outcome.clone())),
             None => State::Idle(Position::Step(0)),
         };
         Program {
             script,
-            action,
+            values,
             state,
             in_transaction: false,
+            retries: 0,
         }
     }
 
@@ -77,7 +86,7 @@ impl<'a> Program<'a> {
 
     /// The statement to send next, its SQL and binds, and whether a BEGIN
     /// must go first.
-    pub fn next_statement(&self) -> (Statement, String, Vec<Value>, Option<Statement>) {
+    pub fn next_statement(&self) -> (Statement, String, Vec<Option<Value>>, Option<Statement>) {
         let State::Idle(position) = self.state else {
             panic!(
                 "harness bug: next_statement on a session that is not idle: {:?}",
@@ -88,14 +97,12 @@ impl<'a> Program<'a> {
             Position::Commit => (Statement::Commit, "COMMIT".into(), Vec::new(), None),
             Position::Step(index) => {
                 let step = &self.script.steps[index];
+                // A value an earlier step should have bound but did not (it
+                // returned no row) is NULL, as in the application.
                 let binds = step
                     .parameters
                     .iter()
-                    .map(|p| {
-                        self.action
-                            .value(*p)
-                            .expect("validated: the operation supplies every parameter")
-                    })
+                    .map(|p| self.values.get(&p.name).cloned())
                     .collect();
                 let begin = (self.script.transaction_from == Some(index))
                     .then(|| Statement::Begin(self.script.isolation.sql().to_string()));
@@ -103,6 +110,7 @@ impl<'a> Program<'a> {
                     Statement::Step {
                         index,
                         name: step.name.clone(),
+                        footprint: step.footprint,
                     },
                     step.sql.clone(),
                     binds,
@@ -185,9 +193,46 @@ impl<'a> Program<'a> {
         }
     }
 
+    /// Whether the next statement's first returned value is to be bound.
+    pub fn captures(&self) -> bool {
+        match self.state {
+            State::Idle(Position::Step(i)) => self.script.steps[i].binds.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Keeps what a step returned for the steps after it.
+    pub fn bind(&mut self, value: Option<Value>) {
+        if let Position::Step(i) = self.position()
+            && let Some(parameter) = &self.script.steps[i].binds
+        {
+            match value {
+                Some(value) => self.values.insert(parameter.name.clone(), value),
+                None => self.values.remove(&parameter.name),
+            };
+        }
+    }
+
+    /// Whether the script's retry rule takes this error, and an attempt is left.
+    fn retries_on(&self, reply: &StepReply) -> bool {
+        match (&self.script.retry, reply) {
+            (Some(retry), StepReply::Error { sqlstate, .. }) => {
+                retry.sqlstates.contains(sqlstate) && self.retries < retry.attempts_max
+            }
+            _ => false,
+        }
+    }
+
     /// Applies the script's rules to a reply and moves the state on.
     pub fn on_reply(&mut self, reply: &StepReply, harness_timeout: bool) -> Next {
         let position = self.position();
+        if !harness_timeout && self.retries_on(reply) {
+            self.retries += 1;
+            let rollback = self.in_transaction && position != Position::Commit;
+            self.in_transaction = false;
+            self.state = State::Idle(Position::Step(0));
+            return Next::Retry { rollback };
+        }
         let next = match (reply, position) {
             (StepReply::Lost(why), _) => {
                 return self.finish(

@@ -35,9 +35,9 @@ impl Engine {
         // fall back to the interval (a wait on something outside the harness).
         let mut probes = 0u32;
         loop {
-            while let Ok((index, generation, reply)) = self.completions.try_recv() {
+            while let Ok((index, generation, reply, value)) = self.completions.try_recv() {
                 if generation == self.generation {
-                    self.complete(run, index, reply).await?;
+                    self.complete(run, index, reply, value).await?;
                     confirmed.clear();
                     probes = 0;
                 }
@@ -57,9 +57,9 @@ impl Engine {
             let quick = (1..=QUICK_PROBES_MAX).contains(&probes);
             tokio::select! {
                 biased;
-                Some((index, generation, reply)) = self.completions.recv() => {
+                Some((index, generation, reply, value)) = self.completions.recv() => {
                     if generation == self.generation {
-                        self.complete(run, index, reply).await?;
+                        self.complete(run, index, reply, value).await?;
                         confirmed.clear();
                         probes = 0;
                     }

@@ -5,6 +5,7 @@ use super::program::{Next, Position};
 use super::{Engine, EngineError, Run};
 use crate::db::{DbError, StepReply};
 use crate::history::{Event, EventKind, Statement};
+use crate::operation::Value;
 use crate::schedule::SessionId;
 use std::time::Instant;
 
@@ -46,9 +47,11 @@ impl Engine {
             kind: EventKind::Sent(statement),
         });
         let (tx, generation) = (self.completions_tx.clone(), self.generation);
-        self.session(index).send_with(&sql, binds, move |reply| {
-            let _ = tx.send((index, generation, reply));
-        });
+        let capture = run.programs[index].captures();
+        self.session(index)
+            .send_with(&sql, binds, capture, move |reply, value| {
+                let _ = tx.send((index, generation, reply, value));
+            });
         run.programs[index].mark_sent(Instant::now());
         Ok(())
     }
@@ -60,14 +63,19 @@ impl Engine {
         run: &mut Run<'_>,
         index: usize,
         mut reply: StepReply,
+        value: Option<Value>,
     ) -> Result<(), EngineError> {
         let session_id = SessionId::from_index(index);
         let statement = match run.programs[index].position() {
             Position::Commit => Statement::Commit,
-            Position::Step(i) => Statement::Step {
-                index: i,
-                name: run.programs[index].script.steps[i].name.clone(),
-            },
+            Position::Step(i) => {
+                let step = &run.programs[index].script.steps[i];
+                Statement::Step {
+                    index: i,
+                    name: step.name.clone(),
+                    footprint: step.footprint,
+                }
+            }
         };
         let was_victim = run.victims.contains(&index);
         if was_victim {
@@ -91,24 +99,20 @@ impl Engine {
         if let StepReply::Lost(_) = reply {
             self.sessions[index] = None;
         }
+        if matches!(reply, StepReply::Rows(_)) {
+            run.programs[index].bind(value);
+        }
         match run.programs[index].on_reply(&reply, harness_timeout) {
             Next::Continue => Ok(()),
+            Next::Retry { rollback } => {
+                if rollback {
+                    self.roll_back(run, index).await;
+                }
+                Ok(())
+            }
             Next::Finish { result, rollback } => {
                 if rollback {
-                    run.events.push(Event {
-                        choice: run.choice,
-                        session: session_id,
-                        kind: EventKind::Sent(Statement::Rollback),
-                    });
-                    let reply = self.session(index).execute("ROLLBACK", Vec::new()).await;
-                    run.events.push(Event {
-                        choice: run.choice,
-                        session: session_id,
-                        kind: EventKind::Completed {
-                            statement: Statement::Rollback,
-                            reply,
-                        },
-                    });
+                    self.roll_back(run, index).await;
                 }
                 run.events.push(Event {
                     choice: run.choice,
@@ -118,5 +122,25 @@ impl Engine {
                 Ok(())
             }
         }
+    }
+
+    /// Ends a session's open transaction, as the application does when an
+    /// operation fails or retries.
+    async fn roll_back(&mut self, run: &mut Run<'_>, index: usize) {
+        let session_id = SessionId::from_index(index);
+        run.events.push(Event {
+            choice: run.choice,
+            session: session_id,
+            kind: EventKind::Sent(Statement::Rollback),
+        });
+        let reply = self.session(index).execute("ROLLBACK", Vec::new()).await;
+        run.events.push(Event {
+            choice: run.choice,
+            session: session_id,
+            kind: EventKind::Completed {
+                statement: Statement::Rollback,
+                reply,
+            },
+        });
     }
 }

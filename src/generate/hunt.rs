@@ -12,15 +12,17 @@ use crate::chooser::{Preference, Scripted};
 use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
-use crate::operation::OperationKind;
-use crate::oracle::{self, Anomaly, Invariant, Verdict};
+use crate::judge::judge;
+use crate::system::System;
+use std::sync::Arc;
+use crate::oracle::{Anomaly, Invariant, Verdict};
 use crate::schedule::Schedule;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
 
 /// What counts as a failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// Any violation; shrinking keeps the first one's invariant and anomaly.
     Any,
@@ -31,13 +33,13 @@ pub enum Target {
 impl Target {
     /// The specific (invariant, anomaly) of the first violation this target
     /// accepts, if any.
-    pub fn matches(self, verdict: &Verdict) -> Option<Target> {
+    pub fn matches(&self, verdict: &Verdict) -> Option<Target> {
         verdict.violations.iter().find_map(|v| {
-            let this = Target::Only(v.invariant, v.anomaly);
+            let this = Target::Only(v.invariant, v.anomaly.clone());
             match self {
                 Target::Any => Some(this),
-                Target::Only(invariant, None) if invariant == v.invariant => Some(this),
-                Target::Only(..) if self == this => Some(this),
+                Target::Only(invariant, None) if *invariant == v.invariant => Some(this),
+                Target::Only(..) if *self == this => Some(this),
                 _ => None,
             }
         })
@@ -105,13 +107,13 @@ pub async fn run_scripted(
     let (case, _) = seed.resolve();
     let mut chooser = Scripted::lenient(schedule.clone());
     let history = engine.run(&case, implementation, &mut chooser).await?;
-    let verdict = oracle::judge(&case, &history);
+    let verdict = judge(engine, &case, &history).await?;
     Ok((case, history, verdict))
 }
 
 /// After proptest's shrinking, our own passes (`CaseSeed::simpler`): drop an
-/// operation with its choices, move a sign-in's token into the world, use a
-/// plainer kind of operation, drop tokens, users and teams, while the case
+/// operation with its choices, move the row it created into the world, use
+/// a plainer kind of operation, drop rows, while the case
 /// still violates `target`. proptest shrinks each value on its own and
 /// cannot make these moves. Returns the final case, run once more.
 pub async fn simplify(
@@ -119,7 +121,7 @@ pub async fn simplify(
     implementation: &Implementation,
     mut seed: CaseSeed,
     mut schedule: Schedule,
-    target: Target,
+    target: &Target,
 ) -> Result<(Case, History, Verdict), EngineError> {
     'improve: loop {
         for (candidate, candidate_schedule) in seed.simpler(&schedule) {
@@ -140,7 +142,7 @@ pub async fn shrink_tree(
     engine: &mut Engine,
     implementation: &Implementation,
     tree: &mut dyn ValueTree<Value = CaseSeed>,
-    target: Target,
+    target: &Target,
     iterations_max: u32,
 ) -> Result<(Case, History, Verdict), EngineError> {
     let mut failing = tree.current();
@@ -153,7 +155,7 @@ pub async fn shrink_tree(
         let history = engine
             .run(&case, implementation, &mut Preference::new(preferences))
             .await?;
-        if target.matches(&oracle::judge(&case, &history)).is_some() {
+        if target.matches(&judge(engine, &case, &history).await?).is_some() {
             failing = candidate;
             more = tree.simplify();
         } else {
@@ -180,11 +182,12 @@ impl Hunt {
         &self,
         runtime: &tokio::runtime::Runtime,
         engine: &mut Engine,
+        system: &Arc<System>,
         implementation: &Implementation,
         target: Target,
     ) -> Result<Option<Found>, HuntError> {
-        let kinds: Vec<OperationKind> = implementation.operations.keys().copied().collect();
-        let strategy = case_seed(self.bounds, &kinds);
+        let kinds: Vec<String> = implementation.operations.keys().cloned().collect();
+        let strategy = case_seed(self.bounds, system.clone(), &kinds);
         let config = Config {
             cases: self.cases,
             rng_seed: RngSeed::Fixed(self.seed),
@@ -212,14 +215,14 @@ impl Hunt {
                 implementation,
                 &mut Preference::new(preferences),
             ));
-            let history = match run {
-                Ok(history) => history,
+            let judged = run.and_then(|history| runtime.block_on(judge(shared.engine, &case, &history)));
+            let verdict = match judged {
+                Ok(verdict) => verdict,
                 Err(e) => {
                     shared.infrastructure = Some(e);
                     return Ok(());
                 }
             };
-            let verdict = oracle::judge(&case, &history);
             match shared.target.matches(&verdict) {
                 Some(found) => {
                     // From now on shrink towards this same failure.
@@ -246,7 +249,7 @@ impl Hunt {
                 let (case, preferences) = seed.resolve();
                 let mut preference = Preference::new(preferences);
                 let first = runtime.block_on(engine.run(&case, implementation, &mut preference))?;
-                let simplified = simplify(engine, implementation, seed, first.schedule, target);
+                let simplified = simplify(engine, implementation, seed, first.schedule, &target);
                 let (case, history, verdict) = runtime.block_on(simplified)?;
                 Ok(Some(Found {
                     first_failure: first_failure.unwrap_or_default(),

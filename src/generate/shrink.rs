@@ -2,48 +2,42 @@
 //! cannot make because they change several values at once (an operation and
 //! its choices in the schedule, a sign-in and the world's tokens).
 
-use super::strategy::{CaseSeed, OperationSeed};
+use super::strategy::CaseSeed;
 use crate::schedule::{Schedule, SessionId};
+use crate::system::Source;
 
 impl CaseSeed {
     /// One step simpler in each way, biggest step first, each with the
     /// schedule carried over (an operation's choices go with it): without one
-    /// operation, with a sign-in's token already in the world, with a plainer
-    /// kind of operation, with one token, user or team fewer, with fewer
-    /// context switches. Every candidate is smaller or plainer, so repeated
-    /// simplification ends.
+    /// operation, with the row it created already in the world, with a
+    /// plainer kind of operation (the system's `plainer`), with one row
+    /// fewer, with fewer context switches. Every candidate is smaller or
+    /// plainer, so repeated simplification ends.
     pub fn simpler(&self, schedule: &Schedule) -> Vec<(CaseSeed, Schedule)> {
         let mut candidates = Vec::new();
+        let (case, _) = self.resolve();
         for i in 0..self.operations.len() {
             if self.operations.len() == 1 {
                 break;
             }
             let mut candidate = self.clone();
-            let removed = candidate.operations.remove(i);
+            candidate.operations.remove(i);
             let without = without_session(schedule, i);
-            if let OperationSeed::SignIn { user } = removed {
-                let mut materialized = candidate.clone();
-                let holder = user as usize % materialized.tokens.len().max(1);
-                if let Some(tokens) = materialized.tokens.get_mut(holder) {
-                    *tokens += 1;
-                    candidates.push((materialized, without.clone()));
-                }
+            if let Some(materialized) = self.with_created_rows(&case, i, &candidate) {
+                candidates.push((materialized, without.clone()));
             }
             candidates.push((candidate, without));
         }
+        let names: Vec<&String> = self.system.operations.keys().collect();
         for (i, operation) in self.operations.iter().enumerate() {
-            let plainer = match *operation {
-                OperationSeed::ChangePassword { user, .. } | OperationSeed::DeleteUser { user } => {
-                    Some(OperationSeed::ChangePasswordAdmin { user })
-                }
-                OperationSeed::DeleteSession { user, token, .. } => {
-                    Some(OperationSeed::SignOut { user, token })
-                }
-                _ => None,
-            };
+            let spec = &self.system.operations[names[operation.kind % names.len()]];
+            let plainer = spec
+                .plainer
+                .as_ref()
+                .and_then(|p| names.iter().position(|n| *n == p));
             if let Some(plainer) = plainer {
                 let mut candidate = self.clone();
-                candidate.operations[i] = plainer;
+                candidate.operations[i].kind = plainer;
                 // A plainer operation may have a step fewer at its start (a
                 // session delete's lookup): try its schedule without the
                 // operation's first choice too.
@@ -51,29 +45,57 @@ impl CaseSeed {
                 candidates.push((candidate, schedule.clone()));
             }
         }
-        for i in 0..self.teams.len() {
-            let mut candidate = self.clone();
-            candidate.teams.remove(i);
-            candidates.push((candidate, schedule.clone()));
-        }
         candidates.extend(
             fewer_switches(schedule)
                 .into_iter()
                 .map(|s| (self.clone(), s)),
         );
-        for i in 0..self.tokens.len() {
-            if self.tokens[i] > 0 {
-                let mut candidate = self.clone();
-                candidate.tokens[i] -= 1;
-                candidates.push((candidate, schedule.clone()));
-            }
-            if self.tokens.len() > 1 {
-                let mut candidate = self.clone();
-                candidate.tokens.remove(i);
-                candidates.push((candidate, schedule.clone()));
+        for (entity, slots) in self.rows.iter().enumerate() {
+            let low = self.system.entities[entity].count.0;
+            for (slot, count) in slots.iter().enumerate() {
+                if *count > low {
+                    let mut candidate = self.clone();
+                    candidate.rows[entity][slot] -= 1;
+                    candidates.push((candidate, schedule.clone()));
+                }
             }
         }
         candidates
+    }
+
+    /// `candidate` (this seed without operation `index`) with the rows that
+    /// operation created already in the world, where the seed can say so
+    /// (a row of one parent: its count under that parent grows by one).
+    fn with_created_rows(
+        &self,
+        case: &crate::case::Case,
+        index: usize,
+        candidate: &CaseSeed,
+    ) -> Option<CaseSeed> {
+        let operation = case.operations.get(index)?;
+        let spec = &self.system.operations[&operation.action.kind];
+        let mut materialized = candidate.clone();
+        let mut changed = false;
+        for (parameter, row) in spec.parameters.iter().zip(&operation.action.arguments) {
+            let Source::New(Some(of)) = parameter.source else {
+                continue;
+            };
+            let parent = &operation.action.arguments[of];
+            let entity = &self.system.entities[row.entity];
+            let slot = case
+                .world
+                .of_entity(parent.entity)
+                .position(|r| &r.key == parent)?;
+            let slots = materialized.rows.get_mut(row.entity)?;
+            while slots.len() <= slot {
+                slots.push(entity.count.0);
+            }
+            if slots[slot] < entity.count.1 {
+                slots[slot] += 1;
+                changed = true;
+            }
+        }
+        changed.then_some(materialized)
     }
 }
 

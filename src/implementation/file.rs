@@ -3,8 +3,8 @@
 //! the step and the field.
 
 use super::rules::{Isolation, Outcome, RowsMatcher, Then};
-use super::{Implementation, Refusal, Script, Step};
-use crate::operation::{OperationKind, Parameter};
+use super::{Implementation, Parameter, Refusal, Retry, Script, Step};
+use crate::system::{OperationSpec, SqlType, System};
 use crate::text::{one_line, quoted};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -29,7 +29,16 @@ struct RawOperation {
     isolation: Option<String>,
     #[serde(default)]
     refuse: Vec<RawRefusal>,
+    #[serde(default)]
+    retry: Option<RawRetry>,
     steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    sqlstates: Vec<String>,
+    attempts_max: u8,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +57,17 @@ struct RawStep {
     rows: Vec<RawRowsRule>,
     #[serde(default)]
     errors: Vec<RawErrorRule>,
+    #[serde(default)]
+    bind: Option<RawBind>,
+}
+
+/// `bind = { name = "comment", type = "uuid" }`: the first column of the
+/// first row the step returns becomes `:comment` for the steps after it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBind {
+    name: String,
+    r#type: String,
 }
 
 #[derive(Deserialize)]
@@ -64,7 +84,7 @@ struct RawErrorRule {
     then: String,
 }
 
-pub(super) fn parse(text: &str) -> Result<Implementation, String> {
+pub(super) fn parse(system: &System, text: &str) -> Result<Implementation, String> {
     let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     if raw.name.trim().is_empty() {
         return Err("field 'name' is empty".into());
@@ -78,28 +98,32 @@ pub(super) fn parse(text: &str) -> Result<Implementation, String> {
     }
     let mut operations = BTreeMap::new();
     for (name, operation) in &raw.operations {
-        let kind = OperationKind::from_name(name).ok_or_else(|| {
-            let known: Vec<&str> = OperationKind::ALL.iter().map(|k| k.name()).collect();
+        let spec = system.operation(name).ok_or_else(|| {
+            let known: Vec<&str> = system.operations.keys().map(String::as_str).collect();
             format!(
-                "operation {} is unknown: expected one of {}",
+                "operation {} is not one of system {}'s: expected one of {}",
                 quoted(name),
+                system.name,
                 known.join(", ")
             )
         })?;
-        let script = compile_operation(kind, operation, default_isolation)
+        let scope = Scope { system, spec };
+        let script = compile_operation(&scope, operation, default_isolation)
             .map_err(|e| format!("operation {}, {e}", quoted(name)))?;
-        operations.insert(kind, script);
+        operations.insert(name.clone(), script);
     }
     Ok(Implementation {
         name: raw.name,
         description: raw.description.trim().to_string(),
         source: text.to_string(),
+        file: String::new(),
+        system: system.name.clone(),
         operations,
     })
 }
 
 /// toml's own message spans several lines with a snippet; we keep one line.
-fn toml_error(text: &str, error: &toml::de::Error) -> String {
+pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = one_line(error.message());
     match error.span() {
         Some(span) => {
@@ -110,8 +134,46 @@ fn toml_error(text: &str, error: &toml::de::Error) -> String {
     }
 }
 
+/// What names an operation's SQL may use: the system's constants, the
+/// operation's parameters, and values bound by earlier steps.
+struct Scope<'s> {
+    system: &'s System,
+    spec: &'s OperationSpec,
+}
+
+impl Scope<'_> {
+    fn parameter(&self, name: &str, bound: &[Parameter]) -> Result<Parameter, String> {
+        if let Some(c) = self.system.constants.get(name) {
+            return Ok(Parameter { name: name.into(), sql_type: c.sql_type });
+        }
+        if let Some(p) = bound.iter().find(|p| p.name == name) {
+            return Ok(p.clone());
+        }
+        let declared = self.spec.parameters.iter().find(|p| p.name == name);
+        match declared.map(|p| self.system.entities[p.entity].id) {
+            Some(Some(sql_type)) => Ok(Parameter { name: name.into(), sql_type }),
+            Some(None) => Err(format!(
+                "parameter :{} names a row without an identity of its own",
+                name.escape_debug()
+            )),
+            None => {
+                let mut offered: Vec<String> =
+                    self.spec.parameters.iter().map(|p| format!(":{}", p.name)).collect();
+                offered.extend(bound.iter().map(|p| format!(":{}", p.name)));
+                offered.extend(self.system.constants.keys().map(|c| format!(":{c}")));
+                Err(format!(
+                    "parameter :{} is not one {} supplies ({})",
+                    name.escape_debug(),
+                    self.spec.name,
+                    offered.join(", ")
+                ))
+            }
+        }
+    }
+}
+
 fn compile_operation(
-    kind: OperationKind,
+    scope: &Scope<'_>,
     raw: &RawOperation,
     default_isolation: Isolation,
 ) -> Result<Script, String> {
@@ -119,6 +181,7 @@ fn compile_operation(
         return Err("field 'steps': an operation needs at least one step".into());
     }
     let mut steps: Vec<Step> = Vec::new();
+    let mut bound: Vec<Parameter> = Vec::new();
     for (index, step) in raw.steps.iter().enumerate() {
         let where_ = format!("step {} ({})", index + 1, quoted(&step.name));
         if steps.iter().any(|s| s.name == step.name) {
@@ -126,7 +189,9 @@ fn compile_operation(
                 "{where_}, field 'name': another step has this name"
             ));
         }
-        steps.push(compile_step(kind, step).map_err(|e| format!("{where_}, {e}"))?);
+        let compiled = compile_step(scope, step, &bound).map_err(|e| format!("{where_}, {e}"))?;
+        bound.extend(compiled.binds.clone());
+        steps.push(compiled);
     }
     let transaction_from = match &raw.transaction_from {
         None => None,
@@ -144,51 +209,67 @@ fn compile_operation(
     let refusals = raw
         .refuse
         .iter()
-        .map(|r| compile_refusal(kind, r))
+        .map(|r| compile_refusal(scope, r))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("field 'refuse': {e}"))?;
+    let retry = match &raw.retry {
+        None => None,
+        Some(retry) => {
+            let sqlstates = retry
+                .sqlstates
+                .iter()
+                .map(|code| sqlstate(code))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("field 'retry', field 'sqlstates': {e}"))?;
+            if sqlstates.is_empty() || retry.attempts_max == 0 || retry.attempts_max > 10 {
+                return Err(
+                    "field 'retry': name at least one SQLSTATE and 1 <= attempts_max <= 10".into(),
+                );
+            }
+            Some(Retry {
+                sqlstates,
+                attempts_max: retry.attempts_max,
+            })
+        }
+    };
     Ok(Script {
         steps,
         transaction_from,
         isolation,
         refusals,
+        retry,
     })
 }
 
-fn compile_refusal(kind: OperationKind, raw: &RawRefusal) -> Result<Refusal, String> {
-    let a = parameter(kind, &raw.equal[0])?;
-    let b = parameter(kind, &raw.equal[1])?;
+fn compile_refusal(scope: &Scope<'_>, raw: &RawRefusal) -> Result<Refusal, String> {
+    let a = scope.parameter(&raw.equal[0], &[])?;
+    let b = scope.parameter(&raw.equal[1], &[])?;
     Ok(Refusal {
-        equal: (a, b),
+        equal: (a.name, b.name),
         outcome: Outcome::parse(&raw.outcome)?,
     })
 }
 
-fn parameter(kind: OperationKind, name: &str) -> Result<Parameter, String> {
-    let parameter = Parameter::from_name(name);
-    match parameter {
-        Some(p) if kind.parameters().contains(&p) => Ok(p),
-        _ => {
-            let offered: Vec<String> = kind
-                .parameters()
-                .iter()
-                .map(|p| format!(":{}", p.name()))
-                .collect();
-            Err(format!(
-                "parameter :{} is not one {kind} supplies ({})",
-                name.escape_debug(),
-                offered.join(", ")
-            ))
-        }
-    }
-}
-
-fn compile_step(kind: OperationKind, raw: &RawStep) -> Result<Step, String> {
+fn compile_step(scope: &Scope<'_>, raw: &RawStep, bound: &[Parameter]) -> Result<Step, String> {
     if raw.sql.trim().is_empty() {
         return Err("field 'sql' is empty".into());
     }
-    let (sql, parameters) = compile_sql(&raw.sql, |name| parameter(kind, name))
+    let (sql, parameters) = compile_sql(&raw.sql, |name| scope.parameter(name, bound))
         .map_err(|e| format!("field 'sql': {e}"))?;
+    let binds = match &raw.bind {
+        None => None,
+        Some(bind) => {
+            let taken = scope.parameter(&bind.name, bound).is_ok();
+            if taken || bind.name.is_empty() {
+                return Err(format!(
+                    "field 'bind': {} is empty or already a parameter",
+                    quoted(&bind.name)
+                ));
+            }
+            let sql_type = SqlType::parse(&bind.r#type).map_err(|e| format!("field 'bind': {e}"))?;
+            Some(Parameter { name: bind.name.clone(), sql_type })
+        }
+    };
     let mut on_rows = Vec::new();
     for (i, rule) in raw.rows.iter().enumerate() {
         let matcher = RowsMatcher::parse(&rule.when)
@@ -199,26 +280,32 @@ fn compile_step(kind: OperationKind, raw: &RawStep) -> Result<Step, String> {
     }
     let mut on_error = Vec::new();
     for (i, rule) in raw.errors.iter().enumerate() {
-        let code = rule.sqlstate.trim();
-        if code.len() != 5 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(format!(
-                "field 'errors', rule {}: {} is not a SQLSTATE (five characters, e.g. 40P01)",
-                i + 1,
-                quoted(code)
-            ));
-        }
+        let code = sqlstate(&rule.sqlstate).map_err(|e| format!("field 'errors', rule {}: {e}", i + 1))?;
         let then =
             Then::parse(&rule.then).map_err(|e| format!("field 'errors', rule {}: {e}", i + 1))?;
-        on_error.push((code.to_ascii_uppercase(), then));
+        on_error.push((code, then));
     }
     Ok(Step {
         name: raw.name.clone(),
-        footprint: super::Footprint::of_sql(&sql),
+        footprint: super::Footprint::of_sql(scope.system, &sql),
         sql,
         parameters,
+        binds,
         on_rows,
         on_error,
     })
+}
+
+/// A SQLSTATE as written in a file, upper-cased.
+pub(crate) fn sqlstate(code: &str) -> Result<String, String> {
+    let code = code.trim();
+    if code.len() != 5 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "{} is not a SQLSTATE (five characters, e.g. 40P01)",
+            quoted(code)
+        ));
+    }
+    Ok(code.to_ascii_uppercase())
 }
 
 /// Rewrites `:name` into `$n::type`, skipping string literals, quoted
@@ -253,6 +340,7 @@ pub(crate) fn compile_sql(
                 .unwrap_or(chars.len());
             let name: String = chars[i + 1..end].iter().collect();
             let p = resolve(&name)?;
+            let cast = p.sql_type.cast();
             let index = match parameters.iter().position(|q| *q == p) {
                 Some(index) => index,
                 None => {
@@ -260,7 +348,7 @@ pub(crate) fn compile_sql(
                     parameters.len() - 1
                 }
             };
-            out.push_str(&format!("${}::{}", index + 1, p.sql_type()));
+            out.push_str(&format!("${}::{cast}", index + 1));
             i = end;
             continue;
         }
@@ -281,28 +369,31 @@ mod tests {
     use super::*;
 
     fn any(name: &str) -> Result<Parameter, String> {
-        Parameter::from_name(name).ok_or_else(|| format!("unknown :{name}"))
+        let sql_type = if name == "team" { SqlType::Text } else { SqlType::Uuid };
+        Ok(Parameter { name: name.into(), sql_type })
     }
 
     #[test]
     fn placeholders_become_numbered_casts() {
         let (sql, params) =
-            compile_sql(r#"SELECT :token::text, ':user', "a:b", :token, :user"#, any).unwrap();
+            compile_sql(r#"SELECT :token::text, ':user', "a:b", :token, :team"#, any).unwrap();
         assert_eq!(
             sql,
-            r#"SELECT $1::uuid::text, ':user', "a:b", $1::uuid, $2::uuid"#
+            r#"SELECT $1::uuid::text, ':user', "a:b", $1::uuid, $2::text"#
         );
-        assert_eq!(params, vec![Parameter::Token, Parameter::User]);
+        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["token", "team"]);
     }
 
     #[test]
     fn errors_name_operation_step_and_field() {
+        let system = System::load("stack-auth").unwrap();
         let text = r#"
 name = "x"
 [operations.sign-out]
 steps = [{ name = "record", sql = "SELECT :team" }]
 "#;
-        let err = parse(text).unwrap_err();
+        let err = parse(&system, text).unwrap_err();
         assert!(
             err.starts_with(
                 "operation 'sign-out', step 1 ('record'), field 'sql': parameter :team"
@@ -313,7 +404,8 @@ steps = [{ name = "record", sql = "SELECT :team" }]
 
     #[test]
     fn toml_errors_are_one_line_with_a_line_number() {
-        let err = parse("name = \"x\"\n[operations.sign-out]\nstepz = 1\n").unwrap_err();
+        let system = System::load("stack-auth").unwrap();
+        let err = parse(&system, "name = \"x\"\n[operations.sign-out]\nstepz = 1\n").unwrap_err();
         assert!(!err.contains('\n') && err.starts_with("line "), "{err}");
     }
 }

@@ -10,28 +10,12 @@ mod footprint;
 mod rules;
 
 pub use footprint::Footprint;
+pub(crate) use file::toml_error;
 pub use rules::{Isolation, Outcome, RowsMatcher, Then};
 
-use crate::operation::{OperationKind, Parameter};
+use crate::system::{SqlType, System};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The implementations shipped in `fixtures/implementations/`, embedded so
-/// the binary works from any directory.
-pub const SHIPPED: [(&str, &str); 3] = [
-    (
-        "stack-auth-pre-1466",
-        include_str!("../../fixtures/implementations/stack-auth-pre-1466.toml"),
-    ),
-    (
-        "stack-auth-post-1466",
-        include_str!("../../fixtures/implementations/stack-auth-post-1466.toml"),
-    ),
-    (
-        "atomic",
-        include_str!("../../fixtures/implementations/atomic.toml"),
-    ),
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImplementationError {
@@ -43,9 +27,13 @@ pub enum ImplementationError {
         source: std::io::Error,
     },
     #[error(
-        "unknown implementation '{0}': name a shipped one (stack-auth-pre-1466, stack-auth-post-1466, atomic) or a .toml file"
+        "unknown implementation {name}: name one of system {system}'s ({shipped}) or a .toml file"
     )]
-    Unknown(String),
+    Unknown {
+        name: String,
+        system: String,
+        shipped: String,
+    },
 }
 
 /// An application's recorder, compiled from its file.
@@ -54,7 +42,11 @@ pub struct Implementation {
     pub name: String,
     pub description: String,
     pub source: String,
-    pub operations: BTreeMap<OperationKind, Script>,
+    /// Where it was read from, as errors name it.
+    pub file: String,
+    /// The system it implements.
+    pub system: String,
+    pub operations: BTreeMap<String, Script>,
 }
 
 /// What one operation does: its statements in order, where its transaction
@@ -66,6 +58,17 @@ pub struct Script {
     pub transaction_from: Option<usize>,
     pub isolation: Isolation,
     pub refusals: Vec<Refusal>,
+    /// Start the operation again after these errors, as applications do at
+    /// SERIALIZABLE.
+    pub retry: Option<Retry>,
+}
+
+/// `retry = { sqlstates = ["40001", "40P01"], attempts_max = 3 }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub sqlstates: Vec<String>,
+    /// Attempts after the first.
+    pub attempts_max: u8,
 }
 
 /// One statement a session sends, compiled: `:name` placeholders became
@@ -78,6 +81,9 @@ pub struct Step {
     /// statements that commute.
     pub footprint: Footprint,
     pub parameters: Vec<Parameter>,
+    /// The value of the first column of the first row it returns is bound
+    /// to this parameter for the steps after it.
+    pub binds: Option<Parameter>,
     pub on_rows: Vec<(RowsMatcher, Then)>,
     pub on_error: Vec<(String, Then)>,
 }
@@ -86,50 +92,73 @@ pub struct Step {
 /// (e.g. "you cannot delete your current session").
 #[derive(Clone, Debug)]
 pub struct Refusal {
-    pub equal: (Parameter, Parameter),
+    pub equal: (String, String),
     pub outcome: Outcome,
 }
 
+/// A named value a step binds: `:name` in its SQL, cast to its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parameter {
+    pub name: String,
+    pub sql_type: SqlType,
+}
+
 impl Implementation {
-    /// A shipped implementation by name, or a file by path.
-    pub fn load(name_or_path: &str) -> Result<Implementation, ImplementationError> {
-        if let Some((name, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
-            return Implementation::parse(&format!("{name} (shipped)"), text);
+    /// One of the system's implementations by name, or a file by path.
+    pub fn load(system: &System, name_or_path: &str) -> Result<Implementation, ImplementationError> {
+        if let Some(file) = system.implementation_file(name_or_path) {
+            let label = format!("{}/{} (shipped)", system.name, file.path);
+            return Implementation::parse(system, &label, &file.text);
         }
         let path = PathBuf::from(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-            return Implementation::load_file(&path);
+            return Implementation::load_file(system, &path);
         }
-        Err(ImplementationError::Unknown(crate::text::one_line(
-            name_or_path,
-        )))
+        Err(ImplementationError::Unknown {
+            name: crate::text::quoted(name_or_path),
+            system: system.name.clone(),
+            shipped: Implementation::names(system).join(", "),
+        })
     }
 
-    pub fn load_file(path: &Path) -> Result<Implementation, ImplementationError> {
+    pub fn load_file(system: &System, path: &Path) -> Result<Implementation, ImplementationError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ImplementationError::Read {
             file: file.clone(),
             source,
         })?;
-        Implementation::parse(&file, &text)
+        Implementation::parse(system, &file, &text)
     }
 
-    pub fn shipped() -> Vec<Implementation> {
-        SHIPPED
+    /// The names of the system's own implementations.
+    pub fn names(system: &System) -> Vec<String> {
+        system
+            .implementations
             .iter()
-            .map(|(name, _)| Implementation::load(name).expect("shipped implementations are valid"))
+            .filter_map(|f| Path::new(&f.path).file_stem().map(|s| s.to_string_lossy().to_string()))
             .collect()
     }
 
-    pub fn parse(file: &str, text: &str) -> Result<Implementation, ImplementationError> {
-        file::parse(text).map_err(|message| ImplementationError::Invalid {
-            file: file.to_string(),
-            message,
-        })
+    /// Every implementation the system ships; they must all be valid.
+    pub fn shipped(system: &System) -> Result<Vec<Implementation>, ImplementationError> {
+        Implementation::names(system)
+            .iter()
+            .map(|name| Implementation::load(system, name))
+            .collect()
     }
 
-    pub fn script(&self, kind: OperationKind) -> Option<&Script> {
-        self.operations.get(&kind)
+    pub fn parse(system: &System, file: &str, text: &str) -> Result<Implementation, ImplementationError> {
+        let mut implementation =
+            file::parse(system, text).map_err(|message| ImplementationError::Invalid {
+                file: file.to_string(),
+                message,
+            })?;
+        implementation.file = file.to_string();
+        Ok(implementation)
+    }
+
+    pub fn script(&self, kind: &str) -> Option<&Script> {
+        self.operations.get(kind)
     }
 
     /// The same implementation with every transaction run at `isolation`.

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a client sees at the end of an operation, HTTP-like.
+const UNMAPPED: &str = "unmapped database error";
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Outcome {
     pub status: u16,
@@ -28,8 +30,13 @@ impl Outcome {
     pub fn unmapped(sqlstate: &str, message: &str) -> Outcome {
         Outcome {
             status: 500,
-            reason: format!("unmapped database error {sqlstate}: {message}"),
+            reason: format!("{UNMAPPED} {sqlstate}: {message}"),
         }
+    }
+
+    /// Whether this is the 500 of a database error no rule maps.
+    pub fn is_unmapped(&self) -> bool {
+        self.status == 500 && self.reason.starts_with(UNMAPPED)
     }
 
     /// Parses "STATUS REASON", e.g. `401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED`.

@@ -2,23 +2,32 @@
 //! deleted or failed, found in the history's events and worded for a
 //! sentence ("op2 'record all tokens' (choice 3)").
 //!
-//! Owns: reading steps back out of a history by their names. Must not know:
-//! what any invariant demands. Step names come from implementation files,
-//! whose convention is that a recording step's name contains "record" and a
-//! deleting step's name contains "delete" ("delete and record …" is both);
-//! a file that names its steps otherwise gets vaguer explanations, never a
-//! different verdict.
+//! Owns: reading steps back out of a history by what their SQL did (each
+//! step's footprint: the tables it names, deletes from and whether it
+//! inserts tombstones), never by the words in their names. Must not know:
+//! what any invariant demands.
 
 use crate::db::StepReply;
 use crate::history::{History, Statement};
 use crate::operation::OperationId;
 use crate::schedule::SessionId;
+use crate::implementation::Footprint;
+use crate::system::System;
 use crate::world::RowKey;
 use std::fmt;
+
+/// What a blamed step did to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Record,
+    Delete,
+}
 
 /// One completed statement of an operation, with the choice that sent it.
 #[derive(Clone, Copy, Debug)]
 pub struct StepEvidence<'h> {
+    /// Its completion's index in the history's events.
+    pub event: usize,
     pub choice: usize,
     pub statement: &'h Statement,
     pub reply: &'h StepReply,
@@ -33,6 +42,14 @@ impl<'h> StepEvidence<'h> {
         }
     }
 
+    /// What the step's SQL does, or `None` for BEGIN, COMMIT and ROLLBACK.
+    pub fn footprint(&self) -> Option<Footprint> {
+        match self.statement {
+            Statement::Step { footprint, .. } => Some(*footprint),
+            _ => None,
+        }
+    }
+
     pub fn rows(&self) -> u64 {
         match self.reply {
             StepReply::Rows(rows) => *rows,
@@ -43,7 +60,7 @@ impl<'h> StepEvidence<'h> {
     /// What the reply was, as a phrase: "recorded 0 rows", "failed with 40P01 …".
     pub fn reply_text(&self) -> String {
         match self.reply {
-            StepReply::Rows(rows) if self.name().is_some_and(|n| n.contains("record")) => {
+            StepReply::Rows(rows) if self.footprint().is_some_and(|f| f.records) => {
                 format!("recorded {rows} rows")
             }
             StepReply::Rows(rows) => format!("affected {rows} rows"),
@@ -70,13 +87,32 @@ pub fn session_of(operation: OperationId) -> SessionId {
 
 /// Every completed statement of `operation`, in the order they completed.
 pub fn completed(history: &History, operation: OperationId) -> Vec<StepEvidence<'_>> {
+    let session = session_of(operation);
     history
-        .completed_steps(session_of(operation))
-        .into_iter()
-        .map(|(choice, statement, reply)| StepEvidence {
-            choice,
-            statement,
-            reply,
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.session == session)
+        .filter_map(|(event, e)| match &e.kind {
+            crate::history::EventKind::Completed { statement, reply } => Some(StepEvidence {
+                event,
+                choice: e.choice,
+                statement,
+                reply,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each step blamed, with why in a few words: what a verdict carries for
+/// the timeline's marks.
+pub fn blame(steps: &[StepEvidence<'_>], caption: &str) -> Vec<super::Blame> {
+    steps
+        .iter()
+        .map(|s| super::Blame {
+            event: s.event,
+            caption: caption.to_string(),
         })
         .collect()
 }
@@ -90,36 +126,35 @@ pub fn last_step(history: &History, operation: OperationId) -> Option<StepEviden
         .find(|step| *step.statement != Statement::Rollback)
 }
 
-/// The word a step name uses for `row`'s table ("record all tokens").
-fn noun(row: RowKey) -> &'static str {
-    match row {
-        RowKey::User(_) => "user",
-        RowKey::Token(_) => "token",
-        RowKey::Team(_) => "team",
-        RowKey::Member(..) => "member",
-        RowKey::Invitation(_) => "invitation",
-    }
-}
-
 /// The blame rule, stated once for the oracles and the timeline: among
-/// `steps` (each with its name and rows affected), those that affected rows
-/// and whose name contains `verb`, narrowed to those naming `row`'s table
-/// when any do (delete-user has several recording steps; only "record
-/// tokens" wrote a token's tombstone). A cascade deletes a row under another
-/// table's name ("delete user" takes the memberships), hence the fallback
-/// to every such step.
-pub fn blamed<T: Copy>(steps: &[(T, Option<&str>, u64)], verb: &str, row: RowKey) -> Vec<T> {
-    let acting: Vec<&(T, Option<&str>, u64)> = steps
+/// `steps` (each with its footprint and rows affected), those that affected
+/// rows and whose SQL does `verb` to `row`'s entity (records a tombstone;
+/// deletes from its table or, through a cascade, a parent's), narrowed to
+/// those whose SQL names the row's table itself when any do (delete-user has
+/// several recording steps; only the one reading tokens wrote a token's
+/// tombstone). A cascade deletes a row under another table's name, hence the
+/// fallback to every acting step.
+pub fn blamed<T: Clone>(
+    system: &System,
+    steps: &[(T, Option<Footprint>, u64)],
+    verb: Verb,
+    row: &RowKey,
+) -> Vec<T> {
+    let does = |f: &Footprint| match verb {
+        Verb::Record => f.records,
+        Verb::Delete => f.deletes_rows_of(system, row.entity),
+    };
+    let acting: Vec<&(T, Option<Footprint>, u64)> = steps
         .iter()
-        .filter(|(_, name, rows)| *rows > 0 && name.is_some_and(|n| n.contains(verb)))
+        .filter(|(_, footprint, rows)| *rows > 0 && footprint.as_ref().is_some_and(does))
         .collect();
     let naming: Vec<T> = acting
         .iter()
-        .filter(|(_, name, _)| name.is_some_and(|n| n.contains(noun(row))))
-        .map(|(t, _, _)| *t)
+        .filter(|(_, footprint, _)| footprint.is_some_and(|f| f.names(row.entity)))
+        .map(|(t, _, _)| t.clone())
         .collect();
     if naming.is_empty() {
-        acting.iter().map(|(t, _, _)| *t).collect()
+        acting.iter().map(|(t, _, _)| t.clone()).collect()
     } else {
         naming
     }
@@ -127,16 +162,17 @@ pub fn blamed<T: Copy>(steps: &[(T, Option<&str>, u64)], verb: &str, row: RowKey
 
 /// The steps of `operation` that `blamed` picks for `verb` and `row`.
 pub fn steps_that<'h>(
+    system: &System,
     history: &'h History,
     operation: OperationId,
-    verb: &str,
-    row: RowKey,
+    verb: Verb,
+    row: &RowKey,
 ) -> Vec<StepEvidence<'h>> {
-    let steps: Vec<(StepEvidence<'h>, Option<&str>, u64)> = completed(history, operation)
+    let steps: Vec<(StepEvidence<'h>, Option<Footprint>, u64)> = completed(history, operation)
         .into_iter()
-        .map(|step| (step, step.name(), step.rows()))
+        .map(|step| (step, step.footprint(), step.rows()))
         .collect();
-    blamed(&steps, verb, row)
+    blamed(system, &steps, verb, row)
 }
 
 /// `op2 'record all tokens' (choice 3)`: an operation and the steps of it

@@ -9,19 +9,21 @@
 //!
 //! - [`tombstones`]: exactly one tombstone per deleted row, none per live row.
 //! - [`server_errors`]: no operation ends in a 5xx.
-//! - [`serial`]: some serial order of the operations, run through the
-//!   [`model`](crate::model), explains every status and the final rows.
+//! - [`serial`]: some serial order of the operations, run by the system's
+//!   reference implementation, explains every status and the final rows.
 
 mod evidence;
 
-pub use evidence::blamed;
-mod serial;
+pub use evidence::{Verb, blamed};
+pub use serial::SerialRun;
+pub mod serial;
 mod server_errors;
 mod tombstones;
 
 use crate::case::Case;
 use crate::history::History;
 use crate::operation::OperationId;
+use crate::system::System;
 use crate::world::RowKey;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -51,11 +53,13 @@ impl Invariant {
     }
 
     /// The violations of this one invariant in `history`.
-    pub fn check(self, case: &Case, history: &History) -> Vec<Violation> {
+    pub fn check(self, case: &Case, history: &History, serial: &[SerialRun]) -> Vec<Violation> {
         match self {
             Invariant::ExactlyOneTombstone => tombstones::exactly_one_tombstone(case, history),
             Invariant::NoServerError => server_errors::no_server_error(case, history),
-            Invariant::SequentiallyExplained => serial::sequentially_explained(case, history),
+            Invariant::SequentiallyExplained => {
+                serial::sequentially_explained(case, history, serial)
+            }
         }
     }
 }
@@ -66,62 +70,93 @@ impl fmt::Display for Invariant {
     }
 }
 
-/// The known anomalies of Stack Auth's recorder (see stack-auth-facts.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Anomaly {
-    /// A single-row record found no row and asserted: the 500 of #1466.
-    A,
-    /// A deleted row with more than one tombstone.
-    B,
-    /// A deleted row with no tombstone: a ghost row downstream.
-    C,
-    /// A live row with a tombstone: downstream deletes a live row.
-    D,
-    /// Any other 5xx.
-    E,
+/// A kind of finding: one of the harness's (duplicate, missing, live,
+/// server-error, …) or a label the system adds, under the name the system's
+/// people use for it (Stack Auth calls a duplicate "B").
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub name: String,
+    pub title: String,
 }
 
-impl Anomaly {
-    pub const ALL: [Anomaly; 5] = [Anomaly::A, Anomaly::B, Anomaly::C, Anomaly::D, Anomaly::E];
+/// The harness's own anomalies and what each means.
+pub const KINDS: [(&str, &str); 4] = [
+    ("duplicate", "duplicate tombstone"),
+    ("missing", "missing tombstone"),
+    ("live", "tombstone for a live row"),
+    ("server-error", "server error"),
+];
 
-    pub fn title(&self) -> &'static str {
-        match self {
-            Anomaly::A => "A: 0 rows recorded → 500 (#1466)",
-            Anomaly::B => "B: duplicate tombstone",
-            Anomaly::C => "C: missing tombstone",
-            Anomaly::D => "D: tombstone for a live row",
-            Anomaly::E => "E: other 500",
+impl Anomaly {
+    /// One of the harness's kinds, named as the system names it.
+    pub fn of(system: &System, kind: &str) -> Anomaly {
+        let meaning = KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, m)| *m)
+            .unwrap_or_else(|| panic!("harness bug: {kind} is not an anomaly kind"));
+        let name = system.name_of(kind);
+        let title = if name == kind {
+            meaning.to_string()
+        } else {
+            format!("{name}: {meaning}")
+        };
+        Anomaly { name, title }
+    }
+
+    /// A label of the system's.
+    pub fn label(label: &crate::system::Label) -> Anomaly {
+        Anomaly {
+            name: label.name.clone(),
+            title: format!("{}: {}", label.name, label.title),
         }
+    }
+
+    /// Every anomaly a system can report, its labels first, in the order
+    /// tables show them.
+    pub fn all(system: &System) -> Vec<Anomaly> {
+        let labels = system.labels.iter().map(Anomaly::label);
+        labels
+            .chain(KINDS.iter().map(|(k, _)| Anomaly::of(system, k)))
+            .collect()
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
     }
 }
 
 impl fmt::Display for Anomaly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let letter = match self {
-            Anomaly::A => "A",
-            Anomaly::B => "B",
-            Anomaly::C => "C",
-            Anomaly::D => "D",
-            Anomaly::E => "E",
-        };
-        f.write_str(letter)
+        f.write_str(&self.name)
     }
 }
 
-/// One broken invariant, with the rows and operations involved and a
-/// sentence that names the steps (and their choices) behind it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One broken invariant, with the rows and operations involved, a sentence
+/// that names the steps (and their choices) behind it, and those steps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
     pub invariant: Invariant,
     pub anomaly: Option<Anomaly>,
     pub rows: Vec<RowKey>,
     pub operations: Vec<OperationId>,
     pub explanation: String,
+    /// The completed steps it blames, found once by the oracle (the
+    /// timeline marks them).
+    pub blamed: Vec<Blame>,
+}
+
+/// A completed step a violation blames: its index in the history's events
+/// and why, in a few words ("tombstone for token t1").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Blame {
+    pub event: usize,
+    pub caption: String,
 }
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.anomaly {
+        match &self.anomaly {
             Some(anomaly) => write!(f, "{} ({}): ", self.invariant, anomaly.title())?,
             None => write!(f, "{}: ", self.invariant)?,
         }
@@ -130,7 +165,7 @@ impl fmt::Display for Violation {
 }
 
 /// Everything the oracles found in one history; empty when it is clean.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub violations: Vec<Violation>,
 }
@@ -150,7 +185,7 @@ impl Verdict {
     /// The anomalies named, each once, in order.
     pub fn anomalies(&self) -> Vec<Anomaly> {
         let named: std::collections::BTreeSet<Anomaly> =
-            self.violations.iter().filter_map(|v| v.anomaly).collect();
+            self.violations.iter().filter_map(|v| v.anomaly.clone()).collect();
         named.into_iter().collect()
     }
 }
@@ -169,7 +204,10 @@ impl fmt::Display for Verdict {
 /// Checks every invariant against one run of `case`. An indeterminate
 /// history (a lost connection, a step past its time limit) proves nothing
 /// either way, so it gets a clean verdict and is never a finding.
-pub fn judge(case: &Case, history: &History) -> Verdict {
+/// `serial` holds the serial runs of the reference implementation tried so
+/// far ([`serial::orders_to_try`], until one [`serial::explains`] the
+/// history); `engine::Engine::judge` gathers them.
+pub fn judge(case: &Case, history: &History, serial: &[SerialRun]) -> Verdict {
     if history.is_indeterminate() {
         return Verdict::default();
     }
@@ -180,7 +218,7 @@ pub fn judge(case: &Case, history: &History) -> Verdict {
     );
     let violations = Invariant::ALL
         .into_iter()
-        .flat_map(|invariant| invariant.check(case, history))
+        .flat_map(|invariant| invariant.check(case, history, serial))
         .collect();
     Verdict { violations }
 }

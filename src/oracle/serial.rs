@@ -1,5 +1,6 @@
 //! sequentially-explained: some serial order of the case's operations, run
-//! through the [`model`](crate::model) from the case's world, gives every
+//! by the system's reference implementation on the real database from the
+//! case's world (the engine runs them; see `engine::reference`), gives every
 //! finished operation the status it got and leaves exactly the rows the
 //! database holds. Orders must respect real time: an operation that finished
 //! before another sent its first statement comes first.
@@ -12,28 +13,70 @@ use super::{Invariant, Violation};
 use crate::case::Case;
 use crate::history::{EventKind, History, OperationResult};
 use crate::implementation::Outcome;
-use crate::model::ModelState;
 use crate::operation::OperationId;
 use crate::world::RowKey;
 use std::collections::BTreeSet;
 
-/// Orders are enumerated outright (8! = 40 320 model runs at most); cases
-/// have at most 5 operations, so more than this is a harness bug.
-pub const OPERATIONS_MAX: usize = 8;
+/// Serial runs are real runs on the database: past this many orders the
+/// oracle judges the first ones only and says so.
+pub const ORDERS_MAX: usize = 720;
 
-/// The invariant, stated once.
-pub fn sequentially_explained(case: &Case, history: &History) -> Vec<Violation> {
+/// One serial run of the case by the system's reference implementation:
+/// the operations one after the other in `order` (indexes), each one's
+/// result, and the live rows at the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SerialRun {
+    pub order: Vec<usize>,
+    /// By operation index.
+    pub results: Vec<OperationResult>,
+    pub live: BTreeSet<RowKey>,
+}
+
+/// The orders worth running, most likely first: the order in which the
+/// operations finished, then every other order respecting real time, in
+/// lexicographic order; and how many orders respect real time in all.
+pub fn orders_to_try(case: &Case, history: &History) -> (Vec<Vec<usize>>, usize) {
     let count = case.operations.len();
-    assert!(
-        count <= OPERATIONS_MAX,
-        "harness bug: sequentially-explained enumerates orders of at most \
-         OPERATIONS_MAX = {OPERATIONS_MAX} operations; this case has {count}"
-    );
     let precedes = real_time_order(history, count);
-    let orders = orders(&precedes);
+    let all = orders(&precedes);
+    let total = all.len();
+    let mut finished: Vec<usize> = history
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Finished(_)))
+        .map(|e| e.session.index())
+        .filter(|i| *i < count)
+        .collect();
+    finished.dedup();
+    let mut tried = Vec::new();
+    if all.contains(&finished) {
+        tried.push(finished);
+    }
+    for order in all {
+        if tried.len() >= ORDERS_MAX {
+            break;
+        }
+        if !tried.contains(&order) {
+            tried.push(order);
+        }
+    }
+    (tried, total)
+}
+
+/// Whether this serial run gives the history's statuses and final rows.
+pub fn explains(case: &Case, history: &History, run: &SerialRun) -> bool {
+    attempt(case, history, run).cost() == 0
+}
+
+/// The invariant, stated once, over the serial runs tried (the caller runs
+/// [`orders_to_try`] until one explains the history). No runs: not judged.
+pub fn sequentially_explained(case: &Case, history: &History, runs: &[SerialRun]) -> Vec<Violation> {
+    if runs.is_empty() {
+        return Vec::new();
+    }
     let mut closest: Option<Attempt<'_>> = None;
-    for order in &orders {
-        let attempt = attempt(case, history, order);
+    for run in runs {
+        let attempt = attempt(case, history, run);
         if attempt.cost() == 0 {
             return Vec::new();
         }
@@ -41,7 +84,8 @@ pub fn sequentially_explained(case: &Case, history: &History) -> Vec<Violation> 
             closest = Some(attempt);
         }
     }
-    vec![violation(case, orders.len(), closest)]
+    let (_, total) = orders_to_try(case, history);
+    vec![violation(case, runs.len(), total, closest)]
 }
 
 /// `precedes[x][y]`: operation x finished at a choice before operation y
@@ -102,12 +146,11 @@ fn orders(precedes: &[Vec<bool>]) -> Vec<Vec<usize>> {
 /// An operation whose status the serial run does not reproduce.
 struct Mismatch<'h> {
     operation: OperationId,
-    expected: u16,
+    expected: String,
     got: &'h Outcome,
 }
 
-/// One serial order run through the model, and how it differs from the
-/// history.
+/// One serial run, and how it differs from the history.
 struct Attempt<'h> {
     order: Vec<OperationId>,
     mismatches: Vec<Mismatch<'h>>,
@@ -127,20 +170,26 @@ impl Attempt<'_> {
     }
 }
 
-fn attempt<'h>(case: &Case, history: &'h History, order: &[usize]) -> Attempt<'h> {
-    let mut model = ModelState::from_world(&case.world);
+fn attempt<'h>(case: &Case, history: &'h History, run: &SerialRun) -> Attempt<'h> {
     let mut mismatches = Vec::new();
-    for &index in order {
+    for &index in &run.order {
         let operation = &case.operations[index];
-        let expected = model.apply(&operation.action);
+        let expected = match run.results.get(index) {
+            Some(OperationResult::Finished(outcome)) => Some(outcome.status),
+            _ => None,
+        };
         // An indeterminate operation is not compared; `judge` never gets here
         // with one, but the invariant stays meaningful on its own.
         if let Some(OperationResult::Finished(got)) = history.results.get(index) {
             // A correct server never answers 5xx, whatever its status number.
-            if got.is_server_error() || got.status != expected {
+            if got.is_server_error() || Some(got.status) != expected {
                 mismatches.push(Mismatch {
                     operation: operation.id,
-                    expected,
+                    expected: match run.results.get(index) {
+                        Some(OperationResult::Finished(outcome)) => outcome.status.to_string(),
+                        Some(other) => other.to_string(),
+                        None => "nothing".into(),
+                    },
                     got,
                 });
             }
@@ -148,10 +197,10 @@ fn attempt<'h>(case: &Case, history: &'h History, order: &[usize]) -> Attempt<'h
     }
     let database = &history.snapshot.live;
     Attempt {
-        order: order.iter().map(|&i| case.operations[i].id).collect(),
+        order: run.order.iter().map(|&i| case.operations[i].id).collect(),
         mismatches,
-        live_only_in_database: database.difference(model.live()).copied().collect(),
-        live_only_serially: model.live().difference(database).copied().collect(),
+        live_only_in_database: database.difference(&run.live).cloned().collect(),
+        live_only_serially: run.live.difference(database).cloned().collect(),
     }
 }
 
@@ -189,7 +238,7 @@ fn differences(attempt: &Attempt<'_>) -> String {
     differences.join("; ")
 }
 
-fn violation(case: &Case, tried: usize, closest: Option<Attempt<'_>>) -> Violation {
+fn violation(case: &Case, tried: usize, total: usize, closest: Option<Attempt<'_>>) -> Violation {
     let Some(closest) = closest else {
         // Real time orders operations acyclically in any recorded run; an
         // empty set of orders means the history contradicts itself.
@@ -199,9 +248,12 @@ fn violation(case: &Case, tried: usize, closest: Option<Attempt<'_>>) -> Violati
             rows: Vec::new(),
             operations: case.operations.iter().map(|op| op.id).collect(),
             explanation: "no order of the operations respects the history's real-time order".into(),
+            blamed: Vec::new(),
         };
     };
-    let orders = if tried == 1 {
+    let orders = if tried < total {
+        format!("the first {tried} of {total} orders")
+    } else if tried == 1 {
         "the 1 order".to_string()
     } else {
         format!("all {tried} orders")
@@ -217,7 +269,7 @@ fn violation(case: &Case, tried: usize, closest: Option<Attempt<'_>>) -> Violati
         .live_only_in_database
         .iter()
         .chain(&closest.live_only_serially)
-        .copied()
+        .cloned()
         .collect();
     Violation {
         invariant: Invariant::SequentiallyExplained,
@@ -230,5 +282,7 @@ fn violation(case: &Case, tried: usize, closest: Option<Attempt<'_>>) -> Violati
             mismatched.into_iter().collect()
         },
         explanation,
+        // No single step is to blame for an unexplained history.
+        blamed: Vec::new(),
     }
 }

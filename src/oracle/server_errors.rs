@@ -1,17 +1,19 @@
 //! no-server-error: no operation ends in a 5xx. A client cannot tell an
 //! internal error from a lost request, so every 5xx is a finding.
 //!
-//! Owns: telling #1466's 500 (anomaly A: a single-row record of the token
-//! found no row and asserted) from every other 5xx (E). Must not know: the
-//! model, tombstone counts, or any implementation's rules.
+//! Owns: telling a system's labelled 5xx (Stack Auth's A: a single-row
+//! record found no row because another operation had recorded and deleted
+//! it, and asserted) from every other one. Must not know: tombstone counts,
+//! or any implementation's rules.
 
 use super::evidence::{self, StepEvidence};
-use super::{Anomaly, Invariant, Violation};
+use super::{Anomaly, Blame, Invariant, Violation};
 use crate::case::Case;
 use crate::db::StepReply;
 use crate::history::{History, OperationResult};
 use crate::implementation::Outcome;
-use crate::operation::{Action, Operation};
+use crate::operation::{Operation, OperationId};
+use crate::system::{Label, LabelRule};
 use crate::world::RowKey;
 
 /// The invariant, stated once.
@@ -28,28 +30,45 @@ pub fn no_server_error(case: &Case, history: &History) -> Vec<Violation> {
         .collect()
 }
 
-/// Whether a bulk delete (a password change or a user delete) is what took
-/// the token away: its tombstone was written by one. A second sign-out of
-/// the same token also finds no row, but that is not #1466's story (E).
-fn taken_by_bulk_delete(case: &Case, history: &History, row: RowKey) -> bool {
+/// The operation (of one of `kinds`) that wrote `row`'s tombstone, if one did.
+fn recorded_by(case: &Case, history: &History, row: &RowKey, kinds: &[String]) -> Option<OperationId> {
     history
         .snapshot
         .tombstones
         .iter()
-        .filter(|t| t.row == row)
-        .any(|t| {
-            let writer = t
-                .writer
-                .and_then(|w| case.operations.iter().find(|o| o.id == w));
-            writer.is_some_and(|o| {
-                matches!(
-                    o.action,
-                    Action::ChangePassword { .. }
-                        | Action::ChangePasswordAdmin { .. }
-                        | Action::DeleteUser { .. }
-                )
-            })
+        .filter(|t| &t.row == row)
+        .filter_map(|t| t.writer)
+        .find(|w| {
+            case.operations
+                .iter()
+                .any(|o| o.id == *w && kinds.contains(&o.action.kind))
         })
+}
+
+/// The label whose rule this 5xx fits, with the operation that took the row.
+fn label_of<'s>(
+    case: &'s Case,
+    history: &History,
+    operation: &Operation,
+    last: Option<&StepEvidence<'_>>,
+) -> Option<(&'s Label, RowKey, OperationId)> {
+    case.system.labels.iter().find_map(|label| match &label.rule {
+        LabelRule::ServerErrorAtRecord {
+            operations,
+            row,
+            recorded_by: kinds,
+        } => {
+            let recorded_nothing = last.is_some_and(|step| {
+                step.footprint().is_some_and(|f| f.records) && *step.reply == StepReply::Rows(0)
+            });
+            if !operations.contains(&operation.action.kind) || !recorded_nothing {
+                return None;
+            }
+            let row = operation.action.argument(&case.system, row)?.clone();
+            let taker = recorded_by(case, history, &row, kinds)?;
+            Some((label, row, taker))
+        }
+    })
 }
 
 fn server_error(
@@ -59,9 +78,7 @@ fn server_error(
     outcome: &Outcome,
 ) -> Violation {
     let last = evidence::last_step(history, operation.id);
-    let is_a = last.is_some_and(|step| is_issue_1466(&operation.action, &step))
-        && taken_by_bulk_delete(case, history, target(&operation.action));
-    let anomaly = if is_a { Anomaly::A } else { Anomaly::E };
+    let labelled = label_of(case, history, operation, last.as_ref());
     let cause = match &last {
         Some(step) => format!("after {step} {}", step.reply_text()),
         None => "before sending any statement".to_string(),
@@ -70,43 +87,39 @@ fn server_error(
         "{} ({}) got {outcome} {cause}",
         operation.id, operation.action
     );
-    if anomaly == Anomaly::A {
-        let row = target(&operation.action);
-        explanation.push_str(&format!(
-            ": a bulk delete had already recorded and removed {row}, and the single-row record asserted (#1466)"
-        ));
-    }
+    let (anomaly, row) = match labelled {
+        Some((label, row, taker)) => {
+            explanation.push_str(&format!(
+                ": {taker} had already recorded and removed {row}, and the single-row record found nothing ({})",
+                label.title
+            ));
+            (Anomaly::label(label), row)
+        }
+        None => (
+            Anomaly::of(&case.system, "server-error"),
+            target(case, operation),
+        ),
+    };
+    let blamed = last
+        .iter()
+        .map(|step| Blame {
+            event: step.event,
+            caption: format!("led to {}", outcome.status),
+        })
+        .collect();
     Violation {
         invariant: Invariant::NoServerError,
         anomaly: Some(anomaly),
-        rows: vec![target(&operation.action)],
+        rows: vec![row],
         operations: vec![operation.id],
         explanation,
+        blamed,
     }
 }
 
-/// #1466: a sign-out or session delete whose single-row record of the token
-/// found nothing (a concurrent delete got there first), and which then
-/// failed the "exactly one recorded" assertion.
-fn is_issue_1466(action: &Action, step: &StepEvidence<'_>) -> bool {
-    let single_token_delete = matches!(
-        action,
-        Action::SignOut { .. } | Action::DeleteSession { .. }
-    );
-    let recorded_nothing = *step.reply == StepReply::Rows(0);
-    single_token_delete && recorded_nothing && step.name().is_some_and(|n| n.contains("record"))
-}
-
-/// The row an action is about, which a 5xx leaves in doubt.
-fn target(action: &Action) -> RowKey {
-    match *action {
-        Action::SignIn { token, .. }
-        | Action::SignOut { token, .. }
-        | Action::DeleteSession { token, .. } => RowKey::Token(token),
-        Action::ChangePassword { user, .. }
-        | Action::ChangePasswordAdmin { user }
-        | Action::DeleteUser { user } => RowKey::User(user),
-        Action::RevokeInvitation { invitation, .. } => RowKey::Invitation(invitation),
-        Action::DeleteTeam { team } => RowKey::Team(team),
-    }
+/// The row an operation is about (its declared target), which a 5xx
+/// leaves in doubt.
+fn target(case: &Case, operation: &Operation) -> RowKey {
+    let spec = &case.system.operations[&operation.action.kind];
+    operation.action.arguments[spec.target].clone()
 }

@@ -2,16 +2,16 @@
 //! tombstone, and every row still live has none.
 //!
 //! Owns: which rows existed, which were deleted, and the three ways the
-//! count can be wrong (B duplicate, C missing, D tombstone for a live row).
+//! count can be wrong (duplicate, missing, tombstone for a live row).
 //! Must not know: the model (this invariant holds whatever order the
 //! operations ran in) or any implementation's step names beyond what
 //! [`evidence`](super::evidence) reads.
 
-use super::evidence::{self, and_list, operation_with_steps, or_list};
-use super::{Anomaly, Invariant, Violation};
+use super::evidence::{self, Verb, and_list, blame, operation_with_steps, or_list};
+use super::{Anomaly, Blame, Invariant, Violation};
 use crate::case::Case;
 use crate::history::{History, OperationResult};
-use crate::operation::{Action, OperationId};
+use crate::operation::OperationId;
 use crate::world::RowKey;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,13 +20,16 @@ pub fn exactly_one_tombstone(case: &Case, history: &History) -> Vec<Violation> {
     let writers = writers_by_row(history);
     let mut violations = Vec::new();
     for row in rows_that_existed(case, history, &writers) {
+        if !case.system.entities[row.entity].tracked {
+            continue;
+        }
         let row_writers = writers.get(&row).map_or(&[][..], Vec::as_slice);
         let live = history.snapshot.live.contains(&row);
         match (live, row_writers.len()) {
             (true, 0) | (false, 1) => {}
-            (true, _) => violations.push(live_row(history, row, row_writers)),
+            (true, _) => violations.push(live_row(case, history, row, row_writers)),
             (false, 0) => violations.push(missing(case, history, row)),
-            (false, _) => violations.push(duplicate(history, row, row_writers)),
+            (false, _) => violations.push(duplicate(case, history, row, row_writers)),
         }
     }
     violations
@@ -37,14 +40,14 @@ fn writers_by_row(history: &History) -> BTreeMap<RowKey, Vec<Option<OperationId>
     let mut writers: BTreeMap<RowKey, Vec<Option<OperationId>>> = BTreeMap::new();
     for tombstone in &history.snapshot.tombstones {
         writers
-            .entry(tombstone.row)
+            .entry(tombstone.row.clone())
             .or_default()
             .push(tombstone.writer);
     }
     writers
 }
 
-/// The world's rows and the tokens of sign-ins that succeeded; also any row
+/// The world's rows and the rows created by operations that succeeded; also any row
 /// live at the end or named by a tombstone, since a tombstone carries its
 /// row's data and so shows the row existed even where no result says so.
 fn rows_that_existed(
@@ -52,15 +55,15 @@ fn rows_that_existed(
     history: &History,
     writers: &BTreeMap<RowKey, Vec<Option<OperationId>>>,
 ) -> BTreeSet<RowKey> {
-    let mut rows: BTreeSet<RowKey> = case.world.rows().into_iter().collect();
-    rows.extend(signed_in(case, history).into_keys());
-    rows.extend(history.snapshot.live.iter().copied());
-    rows.extend(writers.keys().copied());
+    let mut rows: BTreeSet<RowKey> = case.world.keys().into_iter().collect();
+    rows.extend(created(case, history).into_keys());
+    rows.extend(history.snapshot.live.iter().cloned());
+    rows.extend(writers.keys().cloned());
     rows
 }
 
-/// The tokens created by sign-ins that got a 2xx, with the sign-in.
-fn signed_in(case: &Case, history: &History) -> BTreeMap<RowKey, OperationId> {
+/// The rows created by operations that got a 2xx, with the operation.
+fn created(case: &Case, history: &History) -> BTreeMap<RowKey, OperationId> {
     let succeeded = |i: usize| match history.results.get(i) {
         Some(OperationResult::Finished(outcome)) => (200..300).contains(&outcome.status),
         _ => false,
@@ -68,24 +71,37 @@ fn signed_in(case: &Case, history: &History) -> BTreeMap<RowKey, OperationId> {
     case.operations
         .iter()
         .enumerate()
-        .filter_map(|(i, op)| match op.action {
-            Action::SignIn { token, .. } if succeeded(i) => Some((RowKey::Token(token), op.id)),
-            _ => None,
+        .filter(|(i, _)| succeeded(*i))
+        .flat_map(|(_, op)| {
+            op.action
+                .created_rows(&case.system)
+                .into_iter()
+                .map(move |row| (row.key, op.id))
         })
         .collect()
 }
 
-/// "op1 'record token' (choice 1)" for each tombstone of `row`.
-fn writer_texts(history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Vec<String> {
-    writers
+/// "op1 'record token' (choice 1)" for each tombstone of `row`, and the
+/// recording steps blamed.
+fn writer_texts(
+    case: &Case,
+    history: &History,
+    row: &RowKey,
+    writers: &[Option<OperationId>],
+) -> (Vec<String>, Vec<Blame>) {
+    let mut blamed = Vec::new();
+    let texts = writers
         .iter()
         .map(|writer| match writer {
             Some(op) => {
-                operation_with_steps(*op, &evidence::steps_that(history, *op, "record", row))
+                let steps = evidence::steps_that(&case.system, history, *op, Verb::Record, row);
+                blamed.extend(blame(&steps, &format!("tombstone for {row}")));
+                operation_with_steps(*op, &steps)
             }
             None => "a session outside the case".to_string(),
         })
-        .collect()
+        .collect();
+    (texts, blamed)
 }
 
 /// The distinct operations among `writers`, in order.
@@ -94,36 +110,33 @@ fn distinct(writers: &[Option<OperationId>]) -> Vec<OperationId> {
     set.into_iter().collect()
 }
 
-fn duplicate(history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Violation {
-    let explanation = format!(
-        "{row} has {} tombstones: {}",
-        writers.len(),
-        and_list(&writer_texts(history, row, writers))
-    );
+fn duplicate(case: &Case, history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Violation {
+    let (texts, blamed) = writer_texts(case, history, &row, writers);
+    let explanation = format!("{row} has {} tombstones: {}", writers.len(), and_list(&texts));
     Violation {
         invariant: Invariant::ExactlyOneTombstone,
-        anomaly: Some(Anomaly::B),
+        anomaly: Some(Anomaly::of(&case.system, "duplicate")),
         rows: vec![row],
         operations: distinct(writers),
         explanation,
+        blamed,
     }
 }
 
-fn live_row(history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Violation {
+fn live_row(case: &Case, history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Violation {
     let count = match writers.len() {
         1 => "a tombstone".to_string(),
         n => format!("{n} tombstones"),
     };
-    let explanation = format!(
-        "{row} is still live but has {count}: {}",
-        and_list(&writer_texts(history, row, writers))
-    );
+    let (texts, blamed) = writer_texts(case, history, &row, writers);
+    let explanation = format!("{row} is still live but has {count}: {}", and_list(&texts));
     Violation {
         invariant: Invariant::ExactlyOneTombstone,
-        anomaly: Some(Anomaly::D),
+        anomaly: Some(Anomaly::of(&case.system, "live")),
         rows: vec![row],
         operations: distinct(writers),
         explanation,
+        blamed,
     }
 }
 
@@ -131,15 +144,17 @@ fn live_row(history: &History, row: RowKey, writers: &[Option<OperationId>]) -> 
 /// removed it, so every operation with a deleting step that removed rows is
 /// named (best effort, narrowed to steps naming the row's table).
 fn missing(case: &Case, history: &History, row: RowKey) -> Violation {
+    let mut blamed = Vec::new();
     let deleters: Vec<(OperationId, String)> = case
         .operations
         .iter()
         .filter_map(|op| {
-            let steps = evidence::steps_that(history, op.id, "delete", row);
+            let steps = evidence::steps_that(&case.system, history, op.id, Verb::Delete, &row);
+            blamed.extend(blame(&steps, &format!("deleted {row}, no tombstone")));
             (!steps.is_empty()).then(|| (op.id, operation_with_steps(op.id, &steps)))
         })
         .collect();
-    let created = match signed_in(case, history).get(&row) {
+    let created = match created(case, history).get(&row) {
         Some(op) => format!(" (created by {op})"),
         None => String::new(),
     };
@@ -151,9 +166,10 @@ fn missing(case: &Case, history: &History, row: RowKey) -> Violation {
     };
     Violation {
         invariant: Invariant::ExactlyOneTombstone,
-        anomaly: Some(Anomaly::C),
-        rows: vec![row],
+        anomaly: Some(Anomaly::of(&case.system, "missing")),
+        rows: vec![row.clone()],
         operations: deleters.into_iter().map(|(op, _)| op).collect(),
         explanation: format!("{row}{created} was deleted with no tombstone: {by}"),
+        blamed,
     }
 }

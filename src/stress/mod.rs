@@ -15,8 +15,9 @@ use crate::counterexample::Counterexample;
 use crate::engine::{Engine, EngineError};
 use crate::generate::{Bounds, CaseSeed, Target, case_seed, shrink_tree};
 use crate::implementation::{Implementation, Isolation};
-use crate::operation::OperationKind;
-use crate::oracle::{self, Invariant};
+use crate::judge::judge;
+use crate::system::System;
+use crate::oracle::Invariant;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::PathBuf;
@@ -67,6 +68,8 @@ impl Shard {
 
 #[derive(Clone, Debug)]
 pub struct StressConfig {
+    /// The system every case is drawn from.
+    pub system: Arc<System>,
     pub seed: u64,
     pub shard: Shard,
     pub duration: Option<Duration>,
@@ -100,11 +103,12 @@ pub fn draw(
     seed: u64,
     n: u64,
     bounds: Bounds,
-    kinds: &[OperationKind],
+    system: &Arc<System>,
+    kinds: &[String],
 ) -> Box<dyn ValueTree<Value = CaseSeed>> {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &case_seed_of(seed, n));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-    let tree = case_seed(bounds, kinds)
+    let tree = case_seed(bounds, system.clone(), kinds)
         .new_tree(&mut runner)
         .expect("case strategies never reject");
     Box::new(tree)
@@ -213,13 +217,13 @@ async fn run_case(
     progress: &Progress,
     n: u64,
 ) -> Result<(), EngineError> {
-    let kinds: Vec<OperationKind> = implementation.operations.keys().copied().collect();
+    let kinds: Vec<String> = implementation.operations.keys().cloned().collect();
     let free = match config.mode {
         Mode::Scheduled => false,
         Mode::Free => true,
         Mode::Mixed => n % 4 == 3,
     };
-    let (case, preferences) = draw(config.seed, n, config.bounds, &kinds)
+    let (case, preferences) = draw(config.seed, n, config.bounds, &config.system, &kinds)
         .current()
         .resolve();
     let history = if free {
@@ -229,18 +233,18 @@ async fn run_case(
             .run(&case, implementation, &mut Preference::new(preferences))
             .await?
     };
-    let verdict = oracle::judge(&case, &history);
+    let verdict = judge(engine, &case, &history).await?;
     let new_kinds = {
         let mut tally = progress.tally.lock().expect("tally lock");
         tally.record(&implementation.name, free, &history, &verdict)
     };
     for key in new_kinds {
-        let target = Target::Only(key.invariant, key.anomaly);
+        let target = Target::Only(key.invariant, key.anomaly.clone());
         // A fresh tree per kind: shrinking towards one kind moves the tree.
-        let mut tree = draw(config.seed, n, config.bounds, &kinds);
+        let mut tree = draw(config.seed, n, config.bounds, &config.system, &kinds);
         let iterations = config.shrink_iterations_max;
         let (case, history, verdict) =
-            shrink_tree(engine, implementation, tree.as_mut(), target, iterations).await?;
+            shrink_tree(engine, implementation, tree.as_mut(), &target, iterations).await?;
         let example = Counterexample::new(
             &implementation.name,
             isolation,
@@ -253,7 +257,9 @@ async fn run_case(
             .as_ref()
             .and_then(|dir| example.save(dir).ok());
         let reproduced = target.matches(&verdict).is_some();
-        let violation = verdict.of(key.invariant).find(|v| v.anomaly == key.anomaly);
+        let violation = verdict
+            .of(key.invariant)
+            .find(|v| v.anomaly == key.anomaly);
         let explanation = violation.map(|v| v.explanation.clone());
         let mut tally = progress.tally.lock().expect("tally lock");
         tally.set_example(&key, n, example, saved, reproduced, explanation);

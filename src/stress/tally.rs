@@ -67,7 +67,7 @@ impl Tally {
             let key = FindingKey {
                 implementation: implementation.into(),
                 invariant: violation.invariant,
-                anomaly: violation.anomaly,
+                anomaly: violation.anomaly.clone(),
             };
             if !seen.insert(key.clone()) {
                 continue;
@@ -108,6 +108,7 @@ impl Tally {
         for (key, finding) in &self.findings {
             let column = key
                 .anomaly
+                .as_ref()
                 .map(|a| a.to_string())
                 .unwrap_or_else(|| key.invariant.to_string());
             *counts

@@ -168,7 +168,7 @@ pub fn svg(title: &str, case: &Case, history: &History, verdict: &Verdict) -> St
             .unwrap_or(0),
     );
     let layout = layout::layout(history, sessions);
-    let marks = marks::blamed(history, verdict);
+    let marks = marks::blamed(verdict);
     // The heading's height depends on the width, which depends only on the
     // layout: lay out once with a provisional top, then place the lanes.
     let width = geometry(case, &layout, 0).width;
