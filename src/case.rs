@@ -46,6 +46,19 @@ impl Case {
         }
     }
 
+    /// A case from text: the world's text form and one action per line of
+    /// `actions` (`sign-out token=t1 user=u1`), checked.
+    pub fn parse(system: &Arc<System>, world: &str, actions: &[&str]) -> Result<Case, String> {
+        let world = World::parse(system, world)?;
+        let actions = actions
+            .iter()
+            .map(|a| Action::parse(system, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let case = Case::new(system.clone(), world, actions);
+        case.validate()?;
+        Ok(case)
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         self.world.validate(&self.system)?;
         if self.operations.is_empty() {

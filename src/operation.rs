@@ -143,6 +143,38 @@ impl Action {
         values
     }
 
+    /// Reads the text form `sign-out token=t1 user=u1`: the operation, then
+    /// each parameter with a row label (`missing = true` or `new` rows may
+    /// name rows beyond the world's). For tests and the library API.
+    pub fn parse(system: &System, text: &str) -> Result<Action, String> {
+        let mut words = text.split_whitespace();
+        let kind = words.next().ok_or("an action needs an operation name")?;
+        let spec = system.operation(kind).ok_or_else(|| {
+            format!("{} is not an operation of {}", crate::text::quoted(kind), system.name)
+        })?;
+        let mut given: BTreeMap<&str, RowKey> = BTreeMap::new();
+        for word in words {
+            let (name, label) = word
+                .split_once('=')
+                .ok_or_else(|| format!("{} is not name=row", crate::text::quoted(word)))?;
+            given.insert(name, crate::world::parse_label(system, label)?);
+        }
+        let mut arguments = Vec::new();
+        for parameter in &spec.parameters {
+            let row = given
+                .remove(parameter.name.as_str())
+                .ok_or_else(|| format!("{kind} needs {}=…", parameter.name))?;
+            if row.entity != parameter.entity {
+                return Err(format!("{}={row} is not a {}", parameter.name, system.entities[parameter.entity].name));
+            }
+            arguments.push(row);
+        }
+        if let Some(extra) = given.keys().next() {
+            return Err(format!("{kind} has no parameter {}", crate::text::quoted(extra)));
+        }
+        Ok(Action::new(system, kind, arguments))
+    }
+
     /// `{"kind": "sign-out", "token": 1, "user": 1}`.
     pub fn to_json(&self, system: &System) -> serde_json::Value {
         let mut map = serde_json::Map::new();

@@ -5,8 +5,44 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
+use tombstone_harness::case::Case;
 use tombstone_harness::db::{Database, PgOptions, Server};
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::oracle::Violation;
+use tombstone_harness::system::System;
+use tombstone_harness::world::World;
+
+/// The shipped Stack Auth system, which most tests are about.
+pub fn stack() -> Arc<System> {
+    System::load("stack-auth").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One of Stack Auth's implementations.
+pub fn implementation(name: &str) -> Implementation {
+    Implementation::load(&stack(), name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Stack Auth world from its text form (`u1 t1(u1)`).
+pub fn world(text: &str) -> World {
+    World::parse(&stack(), text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Stack Auth case: a world and one action per line (`sign-out token=t1 user=u1`).
+pub fn case(world: &str, actions: &[&str]) -> Case {
+    Case::parse(&stack(), world, actions).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One user with `tokens` refresh tokens: the world of the #1466 story.
+pub fn one_user(tokens: u16) -> String {
+    let tokens: Vec<String> = (1..=tokens).map(|t| format!("t{t}(u1)")).collect();
+    format!("u1 {}", tokens.join(" "))
+}
+
+/// The anomaly a violation names, as text (`Some("B")`).
+pub fn anomaly(violation: &Violation) -> Option<String> {
+    violation.anomaly.as_ref().map(|a| a.to_string())
+}
 
 static SERVER: OnceLock<Arc<Server>> = OnceLock::new();
 
@@ -38,10 +74,15 @@ pub fn server() -> Arc<Server> {
         .clone()
 }
 
-/// A fresh database (dropped with the value) and an engine on it.
+/// A fresh database of Stack Auth (dropped with the value) and an engine on it.
 pub async fn engine() -> (Database, Engine) {
+    engine_for(&stack()).await
+}
+
+/// A fresh database of `system` and an engine on it.
+pub async fn engine_for(system: &System) -> (Database, Engine) {
     let database = server()
-        .create_database()
+        .create_database(system)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let engine = Engine::open(database.connector(), Limits::default())
