@@ -48,8 +48,11 @@ fn mentions(sql: &str, table: &str) -> Vec<usize> {
 
 /// Whether `keyword` (e.g. `delete from`) stands right before offset `at`.
 fn preceded_by(sql: &str, at: usize, keyword: &str) -> bool {
-    let head = sql[..at].trim_end().to_ascii_lowercase();
-    let words: Vec<&str> = head.split_whitespace().collect();
+    let head = sql[..at].to_ascii_lowercase();
+    let words: Vec<&str> = head
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
     let wanted: Vec<&str> = keyword.split_whitespace().collect();
     words.len() >= wanted.len() && words[words.len() - wanted.len()..] == wanted[..]
 }

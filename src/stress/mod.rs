@@ -286,6 +286,7 @@ mod tests {
         );
         let numbers = |index| {
             let config = StressConfig {
+                system: System::load("stack-auth").unwrap(),
                 seed: 1,
                 shard: Shard { index, count: 3 },
                 duration: None,
@@ -305,13 +306,14 @@ mod tests {
 
     #[test]
     fn a_case_number_draws_the_same_case_every_time() {
-        let kinds = OperationKind::ALL;
-        let a = draw(7, 3, Bounds::default(), &kinds).current().resolve();
-        let b = draw(7, 3, Bounds::default(), &kinds).current().resolve();
+        let system = System::load("stack-auth").unwrap();
+        let kinds: Vec<String> = system.operations.keys().cloned().collect();
+        let a = draw(7, 3, Bounds::default(), &system, &kinds).current().resolve();
+        let b = draw(7, 3, Bounds::default(), &system, &kinds).current().resolve();
         assert_eq!(a.0, b.0);
         assert_eq!(a.1, b.1);
         assert_ne!(
-            draw(7, 4, Bounds::default(), &kinds).current().resolve().0,
+            draw(7, 4, Bounds::default(), &system, &kinds).current().resolve().0,
             a.0
         );
     }
