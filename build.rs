@@ -33,7 +33,12 @@ fn main() {
     let systems = root.join("fixtures/systems");
     println!("cargo:rerun-if-changed={}", systems.display());
     let mut names: Vec<PathBuf> = std::fs::read_dir(&systems)
-        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     let mut out = String::from("pub(super) const SHIPPED: &[(&str, &[(&str, &str)])] = &[\n");
@@ -46,12 +51,22 @@ fn main() {
             if let Some(parent) = file.parent() {
                 println!("cargo:rerun-if-changed={}", parent.display());
             }
-            let relative = file.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
-            writeln!(out, "        ({relative:?}, include_str!({:?})),", file.display().to_string()).unwrap();
+            let relative = file
+                .strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            writeln!(
+                out,
+                "        ({relative:?}, include_str!({:?})),",
+                file.display().to_string()
+            )
+            .unwrap();
         }
         out.push_str("    ]),\n");
     }
     out.push_str("];\n");
-    let target = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("shipped_systems.rs");
+    let target =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("shipped_systems.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
 }

@@ -79,7 +79,10 @@ impl Case {
         for op in &self.operations {
             for row in op.action.created_rows(&self.system) {
                 if self.world.row(&row.key).is_some() || created.contains(&row.key) {
-                    return Err(format!("{} creates {}, which exists already", op.id, row.key));
+                    return Err(format!(
+                        "{} creates {}, which exists already",
+                        op.id, row.key
+                    ));
                 }
                 created.push(row.key);
             }
@@ -101,7 +104,12 @@ impl Case {
     pub fn creator_of(&self, row: &RowKey) -> Option<OperationId> {
         self.operations
             .iter()
-            .find(|op| op.action.created_rows(&self.system).iter().any(|r| &r.key == row))
+            .find(|op| {
+                op.action
+                    .created_rows(&self.system)
+                    .iter()
+                    .any(|r| &r.key == row)
+            })
             .map(|op| op.id)
     }
 
@@ -117,7 +125,10 @@ impl Case {
     pub fn from_json(system: &Arc<System>, value: &serde_json::Value) -> Result<Case, String> {
         let map = value.as_object().ok_or("a case is an object")?;
         if let Some(extra) = map.keys().find(|k| *k != "world" && *k != "operations") {
-            return Err(format!("a case has no field {}", crate::text::quoted(extra)));
+            return Err(format!(
+                "a case has no field {}",
+                crate::text::quoted(extra)
+            ));
         }
         let world = World::from_json(system, map.get("world").ok_or("a case needs a world")?)?;
         let list = map
@@ -137,9 +148,15 @@ impl Case {
                 .and_then(|v| v.as_u64())
                 .and_then(|n| u16::try_from(n).ok())
                 .ok_or_else(|| format!("operation {} has no id", i + 1))?;
-            let action = Action::from_json(system, item.get("action").ok_or("an operation needs an action")?)
-                .map_err(|e| format!("operation {}: {e}", i + 1))?;
-            operations.push(Operation { id: OperationId(id), action });
+            let action = Action::from_json(
+                system,
+                item.get("action").ok_or("an operation needs an action")?,
+            )
+            .map_err(|e| format!("operation {}: {e}", i + 1))?;
+            operations.push(Operation {
+                id: OperationId(id),
+                action,
+            });
         }
         let case = Case {
             system: system.clone(),

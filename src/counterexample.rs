@@ -131,7 +131,8 @@ impl Counterexample {
                 source,
             }
         })?;
-        let case = Case::from_json(&system, &raw.case).map_err(|e| invalid(format!("case: {e}")))?;
+        let case =
+            Case::from_json(&system, &raw.case).map_err(|e| invalid(format!("case: {e}")))?;
         Ok(Counterexample {
             format: raw.format,
             implementation: raw.implementation,
@@ -174,7 +175,12 @@ impl Counterexample {
             .iter()
             .map(|o| o.action.kind.clone())
             .collect();
-        let body = format!("{}|{}|{}", self.case.to_json(), self.schedule, self.implementation);
+        let body = format!(
+            "{}|{}|{}",
+            self.case.to_json(),
+            self.schedule,
+            self.implementation
+        );
         let hash = body.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         });

@@ -7,10 +7,10 @@
 use crate::db::StepReply;
 use crate::implementation::{Footprint, Outcome};
 use crate::operation::OperationId;
-use crate::world::RowKey;
-use std::collections::BTreeSet;
 use crate::schedule::{Schedule, SessionId};
+use crate::world::RowKey;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// How an operation ended. An indeterminate one (lost connection, a step

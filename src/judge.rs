@@ -13,7 +13,11 @@ use crate::history::History;
 use crate::oracle::{self, SerialRun, Verdict, serial};
 
 /// Every invariant checked against one run of `case`.
-pub async fn judge(engine: &mut Engine, case: &Case, history: &History) -> Result<Verdict, EngineError> {
+pub async fn judge(
+    engine: &mut Engine,
+    case: &Case,
+    history: &History,
+) -> Result<Verdict, EngineError> {
     if history.is_indeterminate() {
         return Ok(Verdict::default());
     }

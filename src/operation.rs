@@ -88,10 +88,14 @@ impl Action {
     /// Panics on arguments that do not fit the declaration: actions are made
     /// by the generator or read by [`Action::from_json`], which check.
     pub fn new(system: &System, kind: &str, arguments: Vec<RowKey>) -> Action {
-        let spec = system
-            .operation(kind)
-            .unwrap_or_else(|| panic!("harness bug: {kind} is not an operation of {}", system.name));
-        assert_eq!(spec.parameters.len(), arguments.len(), "harness bug: arguments of {kind}");
+        let spec = system.operation(kind).unwrap_or_else(|| {
+            panic!("harness bug: {kind} is not an operation of {}", system.name)
+        });
+        assert_eq!(
+            spec.parameters.len(),
+            arguments.len(),
+            "harness bug: arguments of {kind}"
+        );
         let mut description = spec.describe.clone();
         for (parameter, row) in spec.parameters.iter().zip(&arguments) {
             description = description.replace(&format!("{{{}}}", parameter.name), &row.short());
@@ -150,7 +154,11 @@ impl Action {
         let mut words = text.split_whitespace();
         let kind = words.next().ok_or("an action needs an operation name")?;
         let spec = system.operation(kind).ok_or_else(|| {
-            format!("{} is not an operation of {}", crate::text::quoted(kind), system.name)
+            format!(
+                "{} is not an operation of {}",
+                crate::text::quoted(kind),
+                system.name
+            )
         })?;
         let mut given: BTreeMap<&str, RowKey> = BTreeMap::new();
         for word in words {
@@ -165,12 +173,18 @@ impl Action {
                 .remove(parameter.name.as_str())
                 .ok_or_else(|| format!("{kind} needs {}=…", parameter.name))?;
             if row.entity != parameter.entity {
-                return Err(format!("{}={row} is not a {}", parameter.name, system.entities[parameter.entity].name));
+                return Err(format!(
+                    "{}={row} is not a {}",
+                    parameter.name, system.entities[parameter.entity].name
+                ));
             }
             arguments.push(row);
         }
         if let Some(extra) = given.keys().next() {
-            return Err(format!("{kind} has no parameter {}", crate::text::quoted(extra)));
+            return Err(format!(
+                "{kind} has no parameter {}",
+                crate::text::quoted(extra)
+            ));
         }
         Ok(Action::new(system, kind, arguments))
     }
@@ -194,10 +208,21 @@ impl Action {
             .ok_or("an action needs a \"kind\"")?;
         let spec = system.operation(kind).ok_or_else(|| {
             let known: Vec<&str> = system.operations.keys().map(String::as_str).collect();
-            format!("{} is not an operation of {} ({})", crate::text::quoted(kind), system.name, known.join(", "))
+            format!(
+                "{} is not an operation of {} ({})",
+                crate::text::quoted(kind),
+                system.name,
+                known.join(", ")
+            )
         })?;
-        if let Some(extra) = map.keys().find(|k| *k != "kind" && !spec.parameters.iter().any(|p| &p.name == *k)) {
-            return Err(format!("{kind} has no parameter {}", crate::text::quoted(extra)));
+        if let Some(extra) = map
+            .keys()
+            .find(|k| *k != "kind" && !spec.parameters.iter().any(|p| &p.name == *k))
+        {
+            return Err(format!(
+                "{kind} has no parameter {}",
+                crate::text::quoted(extra)
+            ));
         }
         let mut arguments = Vec::new();
         for parameter in &spec.parameters {
@@ -206,7 +231,12 @@ impl Action {
                 .and_then(|v| v.as_u64())
                 .and_then(|n| u16::try_from(n).ok())
                 .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{kind} needs {} as a row number", crate::text::quoted(&parameter.name)))?;
+                .ok_or_else(|| {
+                    format!(
+                        "{kind} needs {} as a row number",
+                        crate::text::quoted(&parameter.name)
+                    )
+                })?;
             arguments.push(RowKey::new(system, parameter.entity, number));
         }
         Ok(Action::new(system, kind, arguments))

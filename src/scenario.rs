@@ -42,17 +42,27 @@ impl Scenario {
         system
             .scenarios
             .iter()
-            .filter_map(|f| Path::new(&f.path).file_stem().map(|s| s.to_string_lossy().to_string()))
+            .filter_map(|f| {
+                Path::new(&f.path)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+            })
             .collect()
     }
 
     pub fn load(system: &Arc<System>, name_or_path: &str) -> Result<Scenario, ScenarioError> {
-        let own = system
-            .scenarios
-            .iter()
-            .find(|f| Path::new(&f.path).file_stem().is_some_and(|s| s == name_or_path));
+        let own = system.scenarios.iter().find(|f| {
+            Path::new(&f.path)
+                .file_stem()
+                .is_some_and(|s| s == name_or_path)
+        });
         if let Some(file) = own {
-            return Scenario::parse(system, name_or_path, &format!("{}/{}", system.name, file.path), &file.text);
+            return Scenario::parse(
+                system,
+                name_or_path,
+                &format!("{}/{}", system.name, file.path),
+                &file.text,
+            );
         }
         let path = Path::new(name_or_path);
         if !path.exists() && !name_or_path.ends_with(".json") {
@@ -71,11 +81,19 @@ impl Scenario {
         Scenario::parse(system, &name, name_or_path, &text)
     }
 
-    pub fn parse(system: &Arc<System>, name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    pub fn parse(
+        system: &Arc<System>,
+        name: &str,
+        file: &str,
+        text: &str,
+    ) -> Result<Scenario, ScenarioError> {
         let invalid = |m: String| ScenarioError::Invalid(file.into(), crate::text::one_line(&m));
         let raw: RawScenario = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if raw.format != FORMAT {
-            return Err(invalid(format!("format '{}' is not '{FORMAT}'", raw.format)));
+            return Err(invalid(format!(
+                "format '{}' is not '{FORMAT}'",
+                raw.format
+            )));
         }
         let case = Case::from_json(system, &raw.case).map_err(|e| invalid(format!("case: {e}")))?;
         Ok(Scenario {

@@ -34,14 +34,26 @@ fn solo_action(system: &System, world: &World, kind: &str) -> Option<Action> {
     let mut arguments: Vec<RowKey> = Vec::new();
     for parameter in &spec.parameters {
         let candidates: Vec<RowKey> = match parameter.source {
-            Source::Any => world.of_entity(parameter.entity).map(|r| r.key.clone()).collect(),
+            Source::Any => world
+                .of_entity(parameter.entity)
+                .map(|r| r.key.clone())
+                .collect(),
             Source::ChildOf(of) => world.children(parameter.entity, &arguments[of]),
             Source::ParentOf(of) => world
                 .row(&arguments[of])
                 .into_iter()
-                .flat_map(|r| r.parents.iter().filter(|p| p.entity == parameter.entity).cloned())
+                .flat_map(|r| {
+                    r.parents
+                        .iter()
+                        .filter(|p| p.entity == parameter.entity)
+                        .cloned()
+                })
                 .collect(),
-            Source::New(_) => vec![RowKey::new(system, parameter.entity, world.next_number(parameter.entity))],
+            Source::New(_) => vec![RowKey::new(
+                system,
+                parameter.entity,
+                world.next_number(parameter.entity),
+            )],
         };
         let fresh = candidates.iter().find(|c| !arguments.contains(c));
         arguments.push(fresh.or(candidates.first())?.clone());

@@ -49,7 +49,9 @@ pub fn name_snapshot(case: &Case, raw: &RawSnapshot) -> Result<Snapshot, String>
         snapshot.live.insert(key);
     }
     for tombstone in &raw.tombstones {
-        snapshot.tombstones.push(name_tombstone(case, &keys, tombstone)?);
+        snapshot
+            .tombstones
+            .push(name_tombstone(case, &keys, tombstone)?);
     }
     Ok(snapshot)
 }
@@ -60,15 +62,13 @@ fn name_tombstone(case: &Case, keys: &Keys, raw: &RawTombstone) -> Result<Tombst
         (None, Some(table)) => case.system.entity_of_table(table),
         (None, None) => None,
     };
-    let row = entity
-        .and_then(|e| keys.find(e, &raw.key))
-        .ok_or_else(|| {
-            format!(
-                "a tombstone for {} {} names no row of the world",
-                raw.table.as_deref().unwrap_or("?"),
-                raw.key
-            )
-        })?;
+    let row = entity.and_then(|e| keys.find(e, &raw.key)).ok_or_else(|| {
+        format!(
+            "a tombstone for {} {} names no row of the world",
+            raw.table.as_deref().unwrap_or("?"),
+            raw.key
+        )
+    })?;
     let writer = raw
         .writer
         .as_deref()

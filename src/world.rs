@@ -127,7 +127,11 @@ impl World {
 
     /// The first number of `entity` no row of this world uses.
     pub fn next_number(&self, entity: usize) -> u16 {
-        self.of_entity(entity).map(|r| r.key.number).max().unwrap_or(0) + 1
+        self.of_entity(entity)
+            .map(|r| r.key.number)
+            .max()
+            .unwrap_or(0)
+            + 1
     }
 
     pub fn push(&mut self, row: WorldRow) {
@@ -159,10 +163,16 @@ impl World {
             let expected = &system.entities[row.key.entity].parents;
             let kinds: Vec<usize> = row.parents.iter().map(|p| p.entity).collect();
             if &kinds != expected {
-                return Err(format!("{} must name its parents in the system's order", row.key));
+                return Err(format!(
+                    "{} must name its parents in the system's order",
+                    row.key
+                ));
             }
             if let Some(p) = row.parents.iter().find(|p| self.row(p).is_none()) {
-                return Err(format!("{} belongs to {p}, which is not in the world", row.key));
+                return Err(format!(
+                    "{} belongs to {p}, which is not in the world",
+                    row.key
+                ));
             }
             if row.parents.len() > 1 {
                 let twin = self.rows[..i]
@@ -182,8 +192,13 @@ impl World {
         let mut rows = Vec::new();
         let mut rest = text.trim();
         while !rest.is_empty() {
-            let end = match (rest.find('('), rest.find(|c: char| c.is_whitespace() || c == ';')) {
-                (Some(open), Some(space)) if open < space => rest[open..].find(')').map(|c| open + c + 1),
+            let end = match (
+                rest.find('('),
+                rest.find(|c: char| c.is_whitespace() || c == ';'),
+            ) {
+                (Some(open), Some(space)) if open < space => {
+                    rest[open..].find(')').map(|c| open + c + 1)
+                }
                 (Some(open), None) => rest[open..].find(')').map(|c| open + c + 1),
                 (_, Some(space)) => Some(space),
                 (None, None) => Some(rest.len()),
@@ -230,13 +245,20 @@ impl World {
         let mut rows = Vec::new();
         for (name, list) in map {
             let entity = system.entity(name).ok_or_else(|| {
-                format!("{} is not an entity of system {}", crate::text::quoted(name), system.name)
+                format!(
+                    "{} is not an entity of system {}",
+                    crate::text::quoted(name),
+                    system.name
+                )
             })?;
             let list = list
                 .as_array()
                 .ok_or_else(|| format!("world.{name} is not a list"))?;
             for item in list {
-                rows.push(row_from_json(system, entity, item).map_err(|e| format!("world.{name}: {e}"))?);
+                rows.push(
+                    row_from_json(system, entity, item)
+                        .map_err(|e| format!("world.{name}: {e}"))?,
+                );
             }
         }
         let world = World::new(rows);
@@ -253,10 +275,17 @@ fn number(value: &serde_json::Value) -> Result<u16, String> {
         .ok_or_else(|| format!("{value} is not a row number (1 to 65535)"))
 }
 
-fn row_from_json(system: &System, entity: usize, item: &serde_json::Value) -> Result<WorldRow, String> {
+fn row_from_json(
+    system: &System,
+    entity: usize,
+    item: &serde_json::Value,
+) -> Result<WorldRow, String> {
     let spec = &system.entities[entity];
     let (id, fields) = match item {
-        serde_json::Value::Object(fields) => (number(fields.get("id").ok_or("a row without \"id\"")?)?, Some(fields)),
+        serde_json::Value::Object(fields) => (
+            number(fields.get("id").ok_or("a row without \"id\"")?)?,
+            Some(fields),
+        ),
         other => (number(other)?, None),
     };
     let mut parents = Vec::new();
@@ -268,11 +297,20 @@ fn row_from_json(system: &System, entity: usize, item: &serde_json::Value) -> Re
         parents.push(RowKey::new(system, parent, number(value)?));
     }
     if let Some(fields) = fields {
-        if let Some(extra) = fields.keys().find(|k| *k != "id" && !spec.parents.iter().any(|&p| &system.entities[p].name == *k)) {
-            return Err(format!("row {id}: unknown field {}", crate::text::quoted(extra)));
+        if let Some(extra) = fields
+            .keys()
+            .find(|k| *k != "id" && !spec.parents.iter().any(|&p| &system.entities[p].name == *k))
+        {
+            return Err(format!(
+                "row {id}: unknown field {}",
+                crate::text::quoted(extra)
+            ));
         }
     }
-    Ok(WorldRow { key: RowKey::new(system, entity, id), parents })
+    Ok(WorldRow {
+        key: RowKey::new(system, entity, id),
+        parents,
+    })
 }
 
 /// `t2` or `m1(team1,u1)`.
@@ -294,13 +332,21 @@ fn parse_row(system: &System, text: &str) -> Result<WorldRow, String> {
 
 /// `t2` → token 2, by the entity's prefix.
 pub fn parse_label(system: &System, label: &str) -> Result<RowKey, String> {
-    let split = label.find(|c: char| c.is_ascii_digit()).unwrap_or(label.len());
+    let split = label
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(label.len());
     let (prefix, digits) = label.split_at(split);
     let entity = system
         .entities
         .iter()
         .position(|e| e.prefix == prefix)
-        .ok_or_else(|| format!("{} names no entity (prefixes: {})", crate::text::quoted(label), prefixes(system)))?;
+        .ok_or_else(|| {
+            format!(
+                "{} names no entity (prefixes: {})",
+                crate::text::quoted(label),
+                prefixes(system)
+            )
+        })?;
     let number: u16 = digits
         .parse()
         .ok()

@@ -35,10 +35,7 @@ fn is(violation: &Violation, name: &str) -> bool {
 
 /// What one schedule did, in the words of the issue.
 fn category(verdict: &Verdict, statuses: &[String], tombstones: usize) -> &'static str {
-    if verdict
-        .of(Invariant::NoServerError)
-        .any(|v| is(v, "A"))
-    {
+    if verdict.of(Invariant::NoServerError).any(|v| is(v, "A")) {
         "500 from 0 recorded rows (A)"
     } else if verdict
         .of(Invariant::ExactlyOneTombstone)
@@ -266,7 +263,10 @@ fn pre_1466_the_500_shrinks_to_one_user_one_token_sign_out_and_password_change()
     let kinds = kinds(&found);
     assert!(has(&kinds, &["sign-out", "delete-session"]), "{kinds:?}");
     assert!(
-        has(&kinds, &["change-password-admin", "change-password", "delete-user"]),
+        has(
+            &kinds,
+            &["change-password-admin", "change-password", "delete-user"]
+        ),
         "{kinds:?}"
     );
     // The 500 is the single delete's, not the bulk one's.
@@ -369,7 +369,10 @@ fn post_1466_remaining_500s_e() {
     assert_eq!(found.case.operations.len(), 2, "{}", found.case);
     assert_eq!(kinds[0], kinds[1], "{kinds:?}: {violation}");
     assert!(
-        has(&kinds[..1], &["revoke-invitation", "delete-user", "delete-team"]),
+        has(
+            &kinds[..1],
+            &["revoke-invitation", "delete-user", "delete-team"]
+        ),
         "{kinds:?}"
     );
 }

@@ -7,9 +7,9 @@
 use super::{EXIT_CLEAN, EXIT_ERROR, PgArgs, TargetArgs, start_server};
 use clap::Args;
 use std::sync::Arc;
+use tombstone_harness::db::StepReply;
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::history::{EventKind, History, Statement};
-use tombstone_harness::db::StepReply;
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::system::System;
 use tombstone_harness::table::{solo_actions, solo_rows, standard_world};
@@ -52,8 +52,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &CheckArgs) -> anyhow:
             if let Some(problem) = failed_alone(&row.history) {
                 problems.push(format!(
                     "{}: operation '{}', {problem}",
-                    implementation.file,
-                    row.action.kind
+                    implementation.file, row.action.kind
                 ));
             }
         }

@@ -5,17 +5,17 @@ use super::{EXIT_CLEAN, EXIT_FINDINGS, PgArgs, TargetArgs, start_server};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::explore::{ExploreLimits, Explored, explore, render_table};
 use tombstone_harness::implementation::{Implementation, Isolation};
-use std::sync::Arc;
 use tombstone_harness::judge::judge;
-use tombstone_harness::system::System;
 use tombstone_harness::scenario::Scenario;
 use tombstone_harness::schedule::Schedule;
+use tombstone_harness::system::System;
 
 #[derive(Args)]
 pub struct ExploreArgs {
@@ -89,7 +89,10 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
                 found |= !verdict.is_clean();
                 let replay = format!(
                     "tombstone-harness --system {} explore {} -i {} --isolation {level} --schedule '{}'",
-                    system.reference_name(), args.scenario, implementation.name, history.schedule
+                    system.reference_name(),
+                    args.scenario,
+                    implementation.name,
+                    history.schedule
                 );
                 println!(
                     "{}",

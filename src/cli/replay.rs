@@ -96,7 +96,12 @@ fn tell(counterexample: &Counterexample, file: &Path, history: &History, verdict
     let got: Vec<(String, Option<String>)> = verdict
         .violations
         .iter()
-        .map(|v| (v.invariant.to_string(), v.anomaly.as_ref().map(|a| a.to_string())))
+        .map(|v| {
+            (
+                v.invariant.to_string(),
+                v.anomaly.as_ref().map(|a| a.to_string()),
+            )
+        })
         .collect();
     if verdict.is_clean() {
         println!(

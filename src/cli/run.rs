@@ -4,12 +4,12 @@
 
 use super::stress::{StressArgs, execute};
 use super::{PgArgs, start_server};
-use std::sync::Arc;
-use tombstone_harness::system::System;
 use anyhow::Context;
 use clap::Args;
+use std::sync::Arc;
 use std::time::Duration;
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::system::System;
 use tombstone_harness::table::{render, solo_actions, solo_rows, standard_world};
 
 #[derive(Args)]
@@ -24,7 +24,10 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &RunArgs) -> anyhow::R
     let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     let world = standard_world(system);
-    println!("System {}: each operation alone on the world {world}:\n", system.name);
+    println!(
+        "System {}: each operation alone on the world {world}:\n",
+        system.name
+    );
     let actions = solo_actions(system, &world);
     let mut rows = Vec::new();
     for implementation in &implementations {

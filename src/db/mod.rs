@@ -22,7 +22,6 @@ pub use server::{PgChoice, PgOptions, Server};
 pub use session::{Session, SessionLimits, StepReply};
 pub use snapshot::{RawRow, RawSnapshot, RawTombstone};
 
-
 /// Every database, container and cluster directory of ours starts with this,
 /// and nothing else is ever dropped or reaped.
 pub const NAME_PREFIX: &str = "tombstone_harness_";

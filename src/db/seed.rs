@@ -43,7 +43,11 @@ pub fn world_sql(case: &Case) -> String {
         .collect();
     for row in case.world.rows() {
         let entity = &system.entities[row.key.entity];
-        let columns: Vec<String> = entity.columns.iter().map(|(c, _)| quote_identifier(c)).collect();
+        let columns: Vec<String> = entity
+            .columns
+            .iter()
+            .map(|(c, _)| quote_identifier(c))
+            .collect();
         let values: Vec<String> = entity
             .columns
             .iter()
@@ -85,7 +89,10 @@ impl Control {
     }
 
     pub async fn snapshot(&mut self, system: &System) -> Result<RawSnapshot, DbError> {
-        let cached = self.snapshot.as_ref().filter(|(name, _)| name == &system.name);
+        let cached = self
+            .snapshot
+            .as_ref()
+            .filter(|(name, _)| name == &system.name);
         let sql = match cached {
             Some((_, sql)) => sql.clone(),
             None => {

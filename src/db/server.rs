@@ -6,9 +6,9 @@ use super::database::Database;
 use super::local::{self, LocalCluster};
 use super::{DbError, NAME_PREFIX, redact};
 use crate::system::System;
-use std::collections::BTreeMap;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Executor};
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -258,7 +258,10 @@ impl Server {
             .await
             .map_err(|e| {
                 DbError::query(
-                    format!("adding the harness's columns to system {}'s tombstone tables", system.name),
+                    format!(
+                        "adding the harness's columns to system {}'s tombstone tables",
+                        system.name
+                    ),
                     e,
                 )
             })?;

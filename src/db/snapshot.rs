@@ -55,9 +55,13 @@ pub fn snapshot_sql(system: &System) -> String {
     let required = key_object(&required);
     let mut parts = Vec::new();
     for (index, entity) in system.entities.iter().enumerate() {
+        let live = match &entity.live_when {
+            Some(condition) => format!(" WHERE ({condition})"),
+            None => String::new(),
+        };
         parts.push(format!(
             "SELECT 0 AS kind, {index} AS e, NULL::text AS t, {} AS k, NULL::jsonb AS d, \
-             NULL::jsonb AS r, NULL::text AS w, 0::bigint AS o FROM {}",
+             NULL::jsonb AS r, NULL::text AS w, 0::bigint AS o FROM {}{live}",
             key_object(&entity.key),
             quote_identifier(&entity.table)
         ));

@@ -7,8 +7,8 @@ use crate::db::StepReply;
 use crate::history::{OperationResult, Statement};
 use crate::implementation::{Footprint, Isolation, Outcome, Script, Then};
 use crate::operation::Value;
-use std::collections::BTreeMap;
 use crate::schedule::SessionId;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,9 @@ pub enum Next {
     },
     /// The script's retry rule matched: roll back if a transaction is open
     /// and start again from the first step, as the application would.
-    Retry { rollback: bool },
+    Retry {
+        rollback: bool,
+    },
 }
 
 pub struct Program<'a> {

@@ -32,7 +32,10 @@ impl Engine {
         case: &Case,
         order: &[usize],
     ) -> Result<(Vec<OperationResult>, BTreeSet<RowKey>), EngineError> {
-        let key = (format!("{}|{}", case.system.name, case.to_json()), order.to_vec());
+        let key = (
+            format!("{}|{}", case.system.name, case.to_json()),
+            order.to_vec(),
+        );
         if let Some(found) = self.serial.runs.get(&key) {
             return Ok(found.clone());
         }

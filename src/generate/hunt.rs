@@ -13,13 +13,13 @@ use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
 use crate::judge::judge;
-use crate::system::System;
-use std::sync::Arc;
 use crate::oracle::{Anomaly, Invariant, Verdict};
 use crate::schedule::Schedule;
+use crate::system::System;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// What counts as a failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,7 +155,10 @@ pub async fn shrink_tree(
         let history = engine
             .run(&case, implementation, &mut Preference::new(preferences))
             .await?;
-        if target.matches(&judge(engine, &case, &history).await?).is_some() {
+        if target
+            .matches(&judge(engine, &case, &history).await?)
+            .is_some()
+        {
             failing = candidate;
             more = tree.simplify();
         } else {
@@ -215,7 +218,8 @@ impl Hunt {
                 implementation,
                 &mut Preference::new(preferences),
             ));
-            let judged = run.and_then(|history| runtime.block_on(judge(shared.engine, &case, &history)));
+            let judged =
+                run.and_then(|history| runtime.block_on(judge(shared.engine, &case, &history)));
             let verdict = match judged {
                 Ok(verdict) => verdict,
                 Err(e) => {

@@ -109,7 +109,10 @@ fn operation_seed(system: &System, kinds: &[String]) -> BoxedStrategy<OperationS
             let index = names.iter().position(|n| *n == kind)?;
             let spec = &system.operations[kind];
             let strategy = proptest::collection::vec(0u8..3, spec.parameters.len())
-                .prop_map(move |choices| OperationSeed { kind: index, choices })
+                .prop_map(move |choices| OperationSeed {
+                    kind: index,
+                    choices,
+                })
                 .boxed();
             Some((spec.weight.max(1), strategy))
         })
@@ -158,16 +161,28 @@ impl CaseSeed {
             let parent_rows: Vec<Vec<RowKey>> = spec
                 .parents
                 .iter()
-                .map(|&p| rows.iter().filter(|r| r.key.entity == p).map(|r| r.key.clone()).collect())
+                .map(|&p| {
+                    rows.iter()
+                        .filter(|r| r.key.entity == p)
+                        .map(|r| r.key.clone())
+                        .collect()
+                })
                 .collect();
             let mut number = 0u16;
             let add = |number: &mut u16, parents: Vec<RowKey>, rows: &mut Vec<WorldRow>| {
                 *number += 1;
-                rows.push(WorldRow { key: RowKey::new(system, entity, *number), parents });
+                rows.push(WorldRow {
+                    key: RowKey::new(system, entity, *number),
+                    parents,
+                });
             };
             match parent_rows.as_slice() {
                 [] => {
-                    let count = seed.first().copied().unwrap_or(spec.count.0).max(spec.count.0);
+                    let count = seed
+                        .first()
+                        .copied()
+                        .unwrap_or(spec.count.0)
+                        .max(spec.count.0);
                     for _ in 0..count {
                         add(&mut number, Vec::new(), &mut rows);
                     }
@@ -213,11 +228,16 @@ impl CaseSeed {
         if actions.is_empty() {
             // Nothing in this world fits the drawn operations: the plainest
             // one that does keeps the case valid.
-            actions.extend(names.iter().find_map(|kind| {
-                resolve_operation(&self.system, &world, kind, &[], &mut fresh)
-            }));
+            actions.extend(
+                names.iter().find_map(|kind| {
+                    resolve_operation(&self.system, &world, kind, &[], &mut fresh)
+                }),
+            );
         }
-        (Case::new(self.system.clone(), world, actions), self.preferences.clone())
+        (
+            Case::new(self.system.clone(), world, actions),
+            self.preferences.clone(),
+        )
     }
 }
 
@@ -266,13 +286,19 @@ fn resolve_operation(
         };
         let found = match parameter.source {
             Source::Any => {
-                let rows: Vec<RowKey> = world.of_entity(parameter.entity).map(|r| r.key.clone()).collect();
+                let rows: Vec<RowKey> = world
+                    .of_entity(parameter.entity)
+                    .map(|r| r.key.clone())
+                    .collect();
                 pick(&rows, choice)
             }
             Source::ChildOf(of) => pick(&world.children(parameter.entity, &arguments[of]), choice),
-            Source::ParentOf(of) => world
-                .row(&arguments[of])
-                .and_then(|r| r.parents.iter().find(|p| p.entity == parameter.entity).cloned()),
+            Source::ParentOf(of) => world.row(&arguments[of]).and_then(|r| {
+                r.parents
+                    .iter()
+                    .find(|p| p.entity == parameter.entity)
+                    .cloned()
+            }),
             Source::New(_) => Some(new_row(parameter.entity)),
         };
         let row = match (found, parameter.missing) {

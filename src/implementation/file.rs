@@ -144,21 +144,31 @@ struct Scope<'s> {
 impl Scope<'_> {
     fn parameter(&self, name: &str, bound: &[Parameter]) -> Result<Parameter, String> {
         if let Some(c) = self.system.constants.get(name) {
-            return Ok(Parameter { name: name.into(), sql_type: c.sql_type });
+            return Ok(Parameter {
+                name: name.into(),
+                sql_type: c.sql_type,
+            });
         }
         if let Some(p) = bound.iter().find(|p| p.name == name) {
             return Ok(p.clone());
         }
         let declared = self.spec.parameters.iter().find(|p| p.name == name);
         match declared.map(|p| self.system.entities[p.entity].id) {
-            Some(Some(sql_type)) => Ok(Parameter { name: name.into(), sql_type }),
+            Some(Some(sql_type)) => Ok(Parameter {
+                name: name.into(),
+                sql_type,
+            }),
             Some(None) => Err(format!(
                 "parameter :{} names a row without an identity of its own",
                 name.escape_debug()
             )),
             None => {
-                let mut offered: Vec<String> =
-                    self.spec.parameters.iter().map(|p| format!(":{}", p.name)).collect();
+                let mut offered: Vec<String> = self
+                    .spec
+                    .parameters
+                    .iter()
+                    .map(|p| format!(":{}", p.name))
+                    .collect();
                 offered.extend(bound.iter().map(|p| format!(":{}", p.name)));
                 offered.extend(self.system.constants.keys().map(|c| format!(":{c}")));
                 Err(format!(
@@ -266,8 +276,12 @@ fn compile_step(scope: &Scope<'_>, raw: &RawStep, bound: &[Parameter]) -> Result
                     quoted(&bind.name)
                 ));
             }
-            let sql_type = SqlType::parse(&bind.r#type).map_err(|e| format!("field 'bind': {e}"))?;
-            Some(Parameter { name: bind.name.clone(), sql_type })
+            let sql_type =
+                SqlType::parse(&bind.r#type).map_err(|e| format!("field 'bind': {e}"))?;
+            Some(Parameter {
+                name: bind.name.clone(),
+                sql_type,
+            })
         }
     };
     let mut on_rows = Vec::new();
@@ -280,7 +294,8 @@ fn compile_step(scope: &Scope<'_>, raw: &RawStep, bound: &[Parameter]) -> Result
     }
     let mut on_error = Vec::new();
     for (i, rule) in raw.errors.iter().enumerate() {
-        let code = sqlstate(&rule.sqlstate).map_err(|e| format!("field 'errors', rule {}: {e}", i + 1))?;
+        let code =
+            sqlstate(&rule.sqlstate).map_err(|e| format!("field 'errors', rule {}: {e}", i + 1))?;
         let then =
             Then::parse(&rule.then).map_err(|e| format!("field 'errors', rule {}: {e}", i + 1))?;
         on_error.push((code, then));
@@ -369,8 +384,15 @@ mod tests {
     use super::*;
 
     fn any(name: &str) -> Result<Parameter, String> {
-        let sql_type = if name == "team" { SqlType::Text } else { SqlType::Uuid };
-        Ok(Parameter { name: name.into(), sql_type })
+        let sql_type = if name == "team" {
+            SqlType::Text
+        } else {
+            SqlType::Uuid
+        };
+        Ok(Parameter {
+            name: name.into(),
+            sql_type,
+        })
     }
 
     #[test]

@@ -78,7 +78,10 @@ impl Footprint {
             }
         }
         for table in system.tombstone_tables() {
-            if mentions(sql, &table).into_iter().any(|at| preceded_by(sql, at, "insert into")) {
+            if mentions(sql, &table)
+                .into_iter()
+                .any(|at| preceded_by(sql, at, "insert into"))
+            {
                 footprint.records = true;
             }
         }
@@ -170,17 +173,25 @@ mod tests {
         let token = of(r#"INSERT INTO "DeletedRow" SELECT … FROM "ProjectUserRefreshToken" t"#);
         assert!(hash.commutes_with(token));
         assert!(!token.commutes_with(token));
-        assert!(!hash.commutes_with(of(r#"DELETE FROM "TeamMember""#)), "cascade");
+        assert!(
+            !hash.commutes_with(of(r#"DELETE FROM "TeamMember""#)),
+            "cascade"
+        );
         assert!(!Footprint::ALL.commutes_with(token));
         assert_eq!(hash.describe(&system), "{ProjectUser, Team, TeamMember}");
         assert!(token.records && token.deletes == 0);
-        let atomic = of(r#"WITH d AS (DELETE FROM "ProjectUserRefreshToken" t RETURNING t.*) INSERT INTO "DeletedRow" SELECT 1 FROM d"#);
+        let atomic = of(
+            r#"WITH d AS (DELETE FROM "ProjectUserRefreshToken" t RETURNING t.*) INSERT INTO "DeletedRow" SELECT 1 FROM d"#,
+        );
         assert!(atomic.records && atomic.deletes != 0);
     }
 
     #[test]
     fn bare_lower_case_names_count_as_whole_words() {
-        assert_eq!(mentions("delete from posts where id = 1", "posts"), vec![12]);
+        assert_eq!(
+            mentions("delete from posts where id = 1", "posts"),
+            vec![12]
+        );
         assert!(mentions("delete from posts_archive", "posts").is_empty());
         assert!(mentions("select x.posts from y", "posts").is_empty());
     }

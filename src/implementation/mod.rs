@@ -9,8 +9,8 @@ mod file;
 mod footprint;
 mod rules;
 
-pub use footprint::Footprint;
 pub(crate) use file::toml_error;
+pub use footprint::Footprint;
 pub use rules::{Isolation, Outcome, RowsMatcher, Then};
 
 use crate::system::{SqlType, System};
@@ -105,7 +105,10 @@ pub struct Parameter {
 
 impl Implementation {
     /// One of the system's implementations by name, or a file by path.
-    pub fn load(system: &System, name_or_path: &str) -> Result<Implementation, ImplementationError> {
+    pub fn load(
+        system: &System,
+        name_or_path: &str,
+    ) -> Result<Implementation, ImplementationError> {
         if let Some(file) = system.implementation_file(name_or_path) {
             let label = format!("{}/{} (shipped)", system.name, file.path);
             return Implementation::parse(system, &label, &file.text);
@@ -135,7 +138,11 @@ impl Implementation {
         system
             .implementations
             .iter()
-            .filter_map(|f| Path::new(&f.path).file_stem().map(|s| s.to_string_lossy().to_string()))
+            .filter_map(|f| {
+                Path::new(&f.path)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+            })
             .collect()
     }
 
@@ -147,7 +154,11 @@ impl Implementation {
             .collect()
     }
 
-    pub fn parse(system: &System, file: &str, text: &str) -> Result<Implementation, ImplementationError> {
+    pub fn parse(
+        system: &System,
+        file: &str,
+        text: &str,
+    ) -> Result<Implementation, ImplementationError> {
         let mut implementation =
             file::parse(system, text).map_err(|message| ImplementationError::Invalid {
                 file: file.to_string(),

@@ -9,9 +9,9 @@
 
 use crate::db::StepReply;
 use crate::history::{History, Statement};
+use crate::implementation::Footprint;
 use crate::operation::OperationId;
 use crate::schedule::SessionId;
-use crate::implementation::Footprint;
 use crate::system::System;
 use crate::world::RowKey;
 use std::fmt;

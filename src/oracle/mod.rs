@@ -184,8 +184,11 @@ impl Verdict {
 
     /// The anomalies named, each once, in order.
     pub fn anomalies(&self) -> Vec<Anomaly> {
-        let named: std::collections::BTreeSet<Anomaly> =
-            self.violations.iter().filter_map(|v| v.anomaly.clone()).collect();
+        let named: std::collections::BTreeSet<Anomaly> = self
+            .violations
+            .iter()
+            .filter_map(|v| v.anomaly.clone())
+            .collect();
         named.into_iter().collect()
     }
 }

@@ -70,7 +70,11 @@ pub fn explains(case: &Case, history: &History, run: &SerialRun) -> bool {
 
 /// The invariant, stated once, over the serial runs tried (the caller runs
 /// [`orders_to_try`] until one explains the history). No runs: not judged.
-pub fn sequentially_explained(case: &Case, history: &History, runs: &[SerialRun]) -> Vec<Violation> {
+pub fn sequentially_explained(
+    case: &Case,
+    history: &History,
+    runs: &[SerialRun],
+) -> Vec<Violation> {
     if runs.is_empty() {
         return Vec::new();
     }

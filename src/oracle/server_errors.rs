@@ -31,7 +31,12 @@ pub fn no_server_error(case: &Case, history: &History) -> Vec<Violation> {
 }
 
 /// The operation (of one of `kinds`) that wrote `row`'s tombstone, if one did.
-fn recorded_by(case: &Case, history: &History, row: &RowKey, kinds: &[String]) -> Option<OperationId> {
+fn recorded_by(
+    case: &Case,
+    history: &History,
+    row: &RowKey,
+    kinds: &[String],
+) -> Option<OperationId> {
     history
         .snapshot
         .tombstones
@@ -52,23 +57,26 @@ fn label_of<'s>(
     operation: &Operation,
     last: Option<&StepEvidence<'_>>,
 ) -> Option<(&'s Label, RowKey, OperationId)> {
-    case.system.labels.iter().find_map(|label| match &label.rule {
-        LabelRule::ServerErrorAtRecord {
-            operations,
-            row,
-            recorded_by: kinds,
-        } => {
-            let recorded_nothing = last.is_some_and(|step| {
-                step.footprint().is_some_and(|f| f.records) && *step.reply == StepReply::Rows(0)
-            });
-            if !operations.contains(&operation.action.kind) || !recorded_nothing {
-                return None;
+    case.system
+        .labels
+        .iter()
+        .find_map(|label| match &label.rule {
+            LabelRule::ServerErrorAtRecord {
+                operations,
+                row,
+                recorded_by: kinds,
+            } => {
+                let recorded_nothing = last.is_some_and(|step| {
+                    step.footprint().is_some_and(|f| f.records) && *step.reply == StepReply::Rows(0)
+                });
+                if !operations.contains(&operation.action.kind) || !recorded_nothing {
+                    return None;
+                }
+                let row = operation.action.argument(&case.system, row)?.clone();
+                let taker = recorded_by(case, history, &row, kinds)?;
+                Some((label, row, taker))
             }
-            let row = operation.action.argument(&case.system, row)?.clone();
-            let taker = recorded_by(case, history, &row, kinds)?;
-            Some((label, row, taker))
-        }
-    })
+        })
 }
 
 fn server_error(

@@ -110,9 +110,18 @@ fn distinct(writers: &[Option<OperationId>]) -> Vec<OperationId> {
     set.into_iter().collect()
 }
 
-fn duplicate(case: &Case, history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Violation {
+fn duplicate(
+    case: &Case,
+    history: &History,
+    row: RowKey,
+    writers: &[Option<OperationId>],
+) -> Violation {
     let (texts, blamed) = writer_texts(case, history, &row, writers);
-    let explanation = format!("{row} has {} tombstones: {}", writers.len(), and_list(&texts));
+    let explanation = format!(
+        "{row} has {} tombstones: {}",
+        writers.len(),
+        and_list(&texts)
+    );
     Violation {
         invariant: Invariant::ExactlyOneTombstone,
         anomaly: Some(Anomaly::of(&case.system, "duplicate")),
@@ -123,7 +132,12 @@ fn duplicate(case: &Case, history: &History, row: RowKey, writers: &[Option<Oper
     }
 }
 
-fn live_row(case: &Case, history: &History, row: RowKey, writers: &[Option<OperationId>]) -> Violation {
+fn live_row(
+    case: &Case,
+    history: &History,
+    row: RowKey,
+    writers: &[Option<OperationId>],
+) -> Violation {
     let count = match writers.len() {
         1 => "a tombstone".to_string(),
         n => format!("{n} tombstones"),

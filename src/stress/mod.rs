@@ -16,8 +16,8 @@ use crate::engine::{Engine, EngineError};
 use crate::generate::{Bounds, CaseSeed, Target, case_seed, shrink_tree};
 use crate::implementation::{Implementation, Isolation};
 use crate::judge::judge;
-use crate::system::System;
 use crate::oracle::Invariant;
+use crate::system::System;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::PathBuf;
@@ -257,9 +257,7 @@ async fn run_case(
             .as_ref()
             .and_then(|dir| example.save(dir).ok());
         let reproduced = target.matches(&verdict).is_some();
-        let violation = verdict
-            .of(key.invariant)
-            .find(|v| v.anomaly == key.anomaly);
+        let violation = verdict.of(key.invariant).find(|v| v.anomaly == key.anomaly);
         let explanation = violation.map(|v| v.explanation.clone());
         let mut tally = progress.tally.lock().expect("tally lock");
         tally.set_example(&key, n, example, saved, reproduced, explanation);
@@ -308,12 +306,19 @@ mod tests {
     fn a_case_number_draws_the_same_case_every_time() {
         let system = System::load("stack-auth").unwrap();
         let kinds: Vec<String> = system.operations.keys().cloned().collect();
-        let a = draw(7, 3, Bounds::default(), &system, &kinds).current().resolve();
-        let b = draw(7, 3, Bounds::default(), &system, &kinds).current().resolve();
+        let a = draw(7, 3, Bounds::default(), &system, &kinds)
+            .current()
+            .resolve();
+        let b = draw(7, 3, Bounds::default(), &system, &kinds)
+            .current()
+            .resolve();
         assert_eq!(a.0, b.0);
         assert_eq!(a.1, b.1);
         assert_ne!(
-            draw(7, 4, Bounds::default(), &system, &kinds).current().resolve().0,
+            draw(7, 4, Bounds::default(), &system, &kinds)
+                .current()
+                .resolve()
+                .0,
             a.0
         );
     }

@@ -86,6 +86,7 @@ struct RawEntity {
     key: Vec<String>,
     columns: BTreeMap<String, String>,
     tombstone_table: Option<String>,
+    live_when: Option<String>,
 }
 
 fn yes() -> bool {
@@ -162,7 +163,11 @@ pub(super) fn parse(
         let file = files.iter().find(|f| &f.path == name).ok_or_else(|| {
             invalid(
                 "system.toml",
-                format!("field 'schema', file {}: {} is not in the system's directory", i + 1, quoted(name)),
+                format!(
+                    "field 'schema', file {}: {} is not in the system's directory",
+                    i + 1,
+                    quoted(name)
+                ),
             )
         })?;
         schema_sql.push_str(&file.text);
@@ -213,7 +218,9 @@ fn validate(raw: &RawSystem, system: &mut System) -> Result<(), String> {
     system.operations = operations(raw, system)?;
     system.labels = labels(raw, system)?;
     system.names = names(&raw.names)?;
-    system.operation_order.retain(|name| system.operations.contains_key(name));
+    system
+        .operation_order
+        .retain(|name| system.operations.contains_key(name));
     for name in system.operations.keys() {
         if !system.operation_order.contains(name) {
             system.operation_order.push(name.clone());
@@ -234,7 +241,10 @@ fn validate(raw: &RawSystem, system: &mut System) -> Result<(), String> {
 fn declared_order(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|line| {
-            let name = line.trim().strip_prefix("[operations.")?.strip_suffix(']')?;
+            let name = line
+                .trim()
+                .strip_prefix("[operations.")?
+                .strip_suffix(']')?;
             Some(name.trim_matches('"').to_string())
         })
         .collect()
@@ -250,7 +260,11 @@ fn constants(raw: &BTreeMap<String, RawConstant>) -> Result<BTreeMap<String, Con
         let value = match &constant.value {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
-            _ => return Err(field("field 'value': expected a string or an integer".into())),
+            _ => {
+                return Err(field(
+                    "field 'value': expected a string or an integer".into(),
+                ));
+            }
         };
         check_value(sql_type, &value).map_err(|m| field(format!("field 'value': {m}")))?;
         constants.insert(name.clone(), Constant { sql_type, value });
@@ -260,7 +274,9 @@ fn constants(raw: &BTreeMap<String, RawConstant>) -> Result<BTreeMap<String, Con
 
 fn check_name(name: &str) -> Result<(), String> {
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     match ok {
         true => Ok(()),
         false => Err(format!(
@@ -341,9 +357,19 @@ fn entities(raw: &RawSystem, system: &System) -> Result<Vec<Entity>, String> {
     let mut entities: Vec<Entity> = Vec::new();
     let mut ordinal = 0u16;
     for (index, raw_entity) in raw.entities.iter().enumerate() {
-        let name = if raw_entity.name.is_empty() { format!("#{}", index + 1) } else { raw_entity.name.clone() };
-        let entity = entity(raw_entity, &entities, &constant_names, &system.tombstones.layout, &mut ordinal)
-            .map_err(|m| format!("entity {}, {m}", quoted(&name)))?;
+        let name = if raw_entity.name.is_empty() {
+            format!("#{}", index + 1)
+        } else {
+            raw_entity.name.clone()
+        };
+        let entity = entity(
+            raw_entity,
+            &entities,
+            &constant_names,
+            &system.tombstones.layout,
+            &mut ordinal,
+        )
+        .map_err(|m| format!("entity {}, {m}", quoted(&name)))?;
         entities.push(entity);
     }
     if entities.is_empty() {
@@ -380,25 +406,42 @@ fn entity(
     }
     let mut parents = Vec::new();
     for parent in &raw.parents {
-        let index = earlier.iter().position(|e| &e.name == parent).ok_or_else(|| {
-            format!("field 'parents': {} is not an entity declared before this one", quoted(parent))
-        })?;
+        let index = earlier
+            .iter()
+            .position(|e| &e.name == parent)
+            .ok_or_else(|| {
+                format!(
+                    "field 'parents': {} is not an entity declared before this one",
+                    quoted(parent)
+                )
+            })?;
         if parents.contains(&index) {
-            return Err(format!("field 'parents': {} is named twice", quoted(parent)));
+            return Err(format!(
+                "field 'parents': {} is named twice",
+                quoted(parent)
+            ));
         }
         parents.push(index);
     }
     let [low, high] = raw.count;
     if low > high || high > COUNT_MAX {
-        return Err(format!("field 'count': expected [min, max] with min <= max <= {COUNT_MAX}"));
+        return Err(format!(
+            "field 'count': expected [min, max] with min <= max <= {COUNT_MAX}"
+        ));
     }
     if parents.len() > 1 && high > 1 {
-        return Err("field 'count': a row of several parents exists once per combination at most: [0, 1]".into());
+        return Err(
+            "field 'count': a row of several parents exists once per combination at most: [0, 1]"
+                .into(),
+        );
     }
     let id = match &raw.id {
         Some(text) => Some(SqlType::parse(text).map_err(|m| format!("field 'id': {m}"))?),
         None if parents.is_empty() => {
-            return Err("field 'id': an entity without parents needs its own identity (uuid, text or int)".into());
+            return Err(
+                "field 'id': an entity without parents needs its own identity (uuid, text or int)"
+                    .into(),
+            );
         }
         None => None,
     };
@@ -408,7 +451,10 @@ fn entity(
         let template = Template::parse(text, &parent_names, constants)
             .map_err(|m| format!("field 'columns', column {}: {m}", quoted(column)))?;
         if id.is_none() && template.parts.contains(&Part::Id) {
-            return Err(format!("field 'columns', column {}: $id is not there: the entity has no 'id'", quoted(column)));
+            return Err(format!(
+                "field 'columns', column {}: $id is not there: the entity has no 'id'",
+                quoted(column)
+            ));
         }
         columns.push((column.clone(), template));
     }
@@ -416,10 +462,16 @@ fn entity(
     let tombstone_table = match (layout, &raw.tombstone_table) {
         (Layout::PerTable, Some(t)) if !t.trim().is_empty() => Some(t.clone()),
         (Layout::PerTable, _) if raw.tracked => {
-            return Err("field 'tombstone_table': the per-table layout needs one for a tracked entity".into());
+            return Err(
+                "field 'tombstone_table': the per-table layout needs one for a tracked entity"
+                    .into(),
+            );
         }
         (Layout::Shared { .. }, Some(_)) => {
-            return Err("field 'tombstone_table': the shared layout records every table in its one table".into());
+            return Err(
+                "field 'tombstone_table': the shared layout records every table in its one table"
+                    .into(),
+            );
         }
         _ => None,
     };
@@ -438,6 +490,12 @@ fn entity(
         key: raw.key.clone(),
         columns,
         tombstone_table,
+        live_when: match &raw.live_when {
+            Some(condition) if condition.trim().is_empty() => {
+                return Err("field 'live_when' is empty".into());
+            }
+            other => other.clone(),
+        },
         ordinal: *ordinal,
     })
 }
@@ -451,13 +509,21 @@ fn key_columns(raw: &RawEntity, columns: &[(String, Template)]) -> Result<(), St
     let mut seen = BTreeSet::new();
     for column in &raw.key {
         if !seen.insert(column) {
-            return Err(format!("field 'key': column {} is named twice", quoted(column)));
+            return Err(format!(
+                "field 'key': column {} is named twice",
+                quoted(column)
+            ));
         }
         let template = columns
             .iter()
             .find(|(c, _)| c == column)
             .map(|(_, t)| t)
-            .ok_or_else(|| format!("field 'key': column {} has no value in 'columns'", quoted(column)))?;
+            .ok_or_else(|| {
+                format!(
+                    "field 'key': column {} has no value in 'columns'",
+                    quoted(column)
+                )
+            })?;
         if template.single().is_none() {
             return Err(format!(
                 "field 'columns', column {}: a key column must be exactly one of $id, a parent or a constant",
@@ -466,8 +532,15 @@ fn key_columns(raw: &RawEntity, columns: &[(String, Template)]) -> Result<(), St
         }
     }
     let distinguishes = raw.key.iter().any(|column| {
-        let template = &columns.iter().find(|(c, _)| c == column).expect("checked").1;
-        matches!(template.single(), Some(Part::Id | Part::Label | Part::Parent(_)))
+        let template = &columns
+            .iter()
+            .find(|(c, _)| c == column)
+            .expect("checked")
+            .1;
+        matches!(
+            template.single(),
+            Some(Part::Id | Part::Label | Part::Parent(_))
+        )
     });
     if !distinguishes {
         return Err("field 'key': no key column tells two rows apart ($id or a parent)".into());
@@ -503,7 +576,10 @@ fn operations(raw: &RawSystem, system: &System) -> Result<BTreeMap<String, Opera
         let mut next = Some(spec);
         while let Some(current) = next {
             if !seen.insert(&current.name) {
-                return Err(format!("operation {}, field 'otherwise': the fallbacks go round in a circle", quoted(&spec.name)));
+                return Err(format!(
+                    "operation {}, field 'otherwise': the fallbacks go round in a circle",
+                    quoted(&spec.name)
+                ));
             }
             next = current.otherwise.as_ref().map(|o| &operations[o]);
         }
@@ -512,7 +588,11 @@ fn operations(raw: &RawSystem, system: &System) -> Result<BTreeMap<String, Opera
 }
 
 fn operation(name: &str, raw: &RawOperation, system: &System) -> Result<OperationSpec, String> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err("name: lower case letters, digits and - only".into());
     }
     let mut parameters: Vec<ParameterSpec> = Vec::new();
@@ -527,7 +607,10 @@ fn operation(name: &str, raw: &RawOperation, system: &System) -> Result<Operatio
             text.clone()
         }
         None => {
-            let holes: Vec<String> = parameters.iter().map(|p| format!("{{{}}}", p.name)).collect();
+            let holes: Vec<String> = parameters
+                .iter()
+                .map(|p| format!("{{{}}}", p.name))
+                .collect();
             format!("{name} {}", holes.join(" ")).trim().to_string()
         }
     };
@@ -552,7 +635,11 @@ fn operation(name: &str, raw: &RawOperation, system: &System) -> Result<Operatio
     })
 }
 
-fn parameter(raw: &RawParameter, earlier: &[ParameterSpec], system: &System) -> Result<ParameterSpec, String> {
+fn parameter(
+    raw: &RawParameter,
+    earlier: &[ParameterSpec],
+    system: &System,
+) -> Result<ParameterSpec, String> {
     check_name(&raw.name).map_err(|m| format!("field 'name': {m}"))?;
     if earlier.iter().any(|p| p.name == raw.name) || system.constants.contains_key(&raw.name) {
         return Err("field 'name': another parameter or a constant has this name".into());
@@ -566,12 +653,18 @@ fn parameter(raw: &RawParameter, earlier: &[ParameterSpec], system: &System) -> 
     let entity = system
         .entity(entity_name)
         .ok_or_else(|| format!("field '{field}': {} is not an entity", quoted(entity_name)))?;
-    let of = match &raw.of {
-        Some(other) => Some(earlier.iter().position(|p| &p.name == other).ok_or_else(|| {
-            format!("field 'of': {} is not a parameter before this one", quoted(other))
-        })?),
-        None => None,
-    };
+    let of =
+        match &raw.of {
+            Some(other) => Some(earlier.iter().position(|p| &p.name == other).ok_or_else(
+                || {
+                    format!(
+                        "field 'of': {} is not a parameter before this one",
+                        quoted(other)
+                    )
+                },
+            )?),
+            None => None,
+        };
     let belongs = |child: usize, parent: usize| system.entities[child].parents.contains(&parent);
     let source = match (field, of) {
         ("row", None) => Source::Any,
@@ -579,11 +672,16 @@ fn parameter(raw: &RawParameter, earlier: &[ParameterSpec], system: &System) -> 
         ("parent", Some(o)) if belongs(earlier[o].entity, entity) => Source::ParentOf(o),
         ("parent", None) => return Err("field 'of': a parent of which parameter?".into()),
         ("new", _) if system.entities[entity].id.is_none() => {
-            return Err(format!("field 'new': {} has no identity of its own to create", quoted(entity_name)));
+            return Err(format!(
+                "field 'new': {} has no identity of its own to create",
+                quoted(entity_name)
+            ));
         }
         ("new", None) if system.entities[entity].parents.is_empty() => Source::New(None),
         ("new", Some(o)) if belongs(entity, earlier[o].entity) => Source::New(Some(o)),
-        ("new", None) => return Err("field 'of': a new row needs the parameter it belongs to".into()),
+        ("new", None) => {
+            return Err("field 'of': a new row needs the parameter it belongs to".into());
+        }
         (_, Some(o)) => {
             return Err(format!(
                 "field 'of': {} and {} are not parent and child",
@@ -609,7 +707,10 @@ fn check_describe(text: &str, parameters: &[ParameterSpec]) -> Result<(), String
             .ok_or_else(|| "field 'describe': a { is never closed".to_string())?;
         let name = &rest[open + 1..open + close];
         if !parameters.iter().any(|p| p.name == name) {
-            return Err(format!("field 'describe': {{{}}} is not a parameter", name.escape_debug()));
+            return Err(format!(
+                "field 'describe': {{{}}} is not a parameter",
+                name.escape_debug()
+            ));
         }
         rest = &rest[open + close + 1..];
     }
@@ -620,8 +721,13 @@ fn labels(raw: &RawSystem, system: &System) -> Result<Vec<Label>, String> {
     let mut labels: Vec<Label> = Vec::new();
     for (i, label) in raw.labels.iter().enumerate() {
         let at = |m: String| format!("label {} ({}), {m}", i + 1, quoted(&label.name));
-        if label.name.trim().is_empty() || labels.iter().any(|l| l.name == label.name) || ANOMALIES.contains(&label.name.as_str()) {
-            return Err(at("field 'name': empty, or used by another label or the harness".into()));
+        if label.name.trim().is_empty()
+            || labels.iter().any(|l| l.name == label.name)
+            || ANOMALIES.contains(&label.name.as_str())
+        {
+            return Err(at(
+                "field 'name': empty, or used by another label or the harness".into(),
+            ));
         }
         let rule = match &label.server_error_at_record {
             Some(r) => {
@@ -631,8 +737,16 @@ fn labels(raw: &RawSystem, system: &System) -> Result<Vec<Label>, String> {
                     }
                 }
                 for name in &r.operations {
-                    if !system.operations[name].parameters.iter().any(|p| p.name == r.row) {
-                        return Err(at(format!("field 'row': operation {} has no parameter {}", quoted(name), quoted(&r.row))));
+                    if !system.operations[name]
+                        .parameters
+                        .iter()
+                        .any(|p| p.name == r.row)
+                    {
+                        return Err(at(format!(
+                            "field 'row': operation {} has no parameter {}",
+                            quoted(name),
+                            quoted(&r.row)
+                        )));
                     }
                 }
                 LabelRule::ServerErrorAtRecord {
@@ -643,7 +757,11 @@ fn labels(raw: &RawSystem, system: &System) -> Result<Vec<Label>, String> {
             }
             None => return Err(at("give a rule (server_error_at_record)".into())),
         };
-        labels.push(Label { name: label.name.clone(), title: label.title.clone(), rule });
+        labels.push(Label {
+            name: label.name.clone(),
+            title: label.title.clone(),
+            rule,
+        });
     }
     Ok(labels)
 }
@@ -663,4 +781,3 @@ fn names(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Str
     }
     Ok(raw.clone())
 }
-

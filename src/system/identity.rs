@@ -36,7 +36,9 @@ impl System {
                 let v = u.as_u128();
                 (((v >> 80) & 0xffff) as u16 == spec.ordinal).then_some((v & 0xffff) as u16)?
             }
-            (SqlType::Text, Value::Text(t)) => t.strip_prefix(spec.prefix.as_str())?.parse().ok()?,
+            (SqlType::Text, Value::Text(t)) => {
+                t.strip_prefix(spec.prefix.as_str())?.parse().ok()?
+            }
             (SqlType::Int, Value::Int(i)) => u16::try_from(*i).ok()?,
             _ => return None,
         };
@@ -68,7 +70,9 @@ impl System {
                 .iter()
                 .find(|(c, _)| c == column)
                 .expect("validated: every key column has a value");
-            let part = template.single().expect("validated: key columns are one hole");
+            let part = template
+                .single()
+                .expect("validated: key columns are one hole");
             let value = self
                 .hole_value(row, part)
                 .expect("validated: the hole has a value for every row");

@@ -33,7 +33,9 @@ pub enum SystemError {
         file: String,
         source: std::io::Error,
     },
-    #[error("unknown system {name}: name a shipped one ({shipped}) or a directory holding system.toml")]
+    #[error(
+        "unknown system {name}: name a shipped one ({shipped}) or a directory holding system.toml"
+    )]
     Unknown { name: String, shipped: String },
 }
 
@@ -124,6 +126,9 @@ pub struct Entity {
     pub columns: Vec<(String, Template)>,
     /// The per-table layout's tombstone table for this entity.
     pub tombstone_table: Option<String>,
+    /// For soft deletes: a row is live only while this SQL condition holds
+    /// (`cancelled_at IS NULL`); a row that no longer meets it is deleted.
+    pub live_when: Option<String>,
     /// UUID kind number (identities of different entities never collide).
     pub ordinal: u16,
 }
@@ -245,7 +250,11 @@ impl System {
 
     pub fn load_dir(dir: &Path) -> Result<System, SystemError> {
         let files = read_dir_files(dir)?;
-        file::parse(&dir.display().to_string(), Origin::Directory(dir.to_path_buf()), files)
+        file::parse(
+            &dir.display().to_string(),
+            Origin::Directory(dir.to_path_buf()),
+            files,
+        )
     }
 
     /// How files name this system: its name if shipped, else its directory.

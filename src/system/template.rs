@@ -136,7 +136,10 @@ mod tests {
                 Part::Constant("c".into()),
             ]
         );
-        assert_eq!(Template::parse("$id", &[], &[]).unwrap().single(), Some(&Part::Id));
+        assert_eq!(
+            Template::parse("$id", &[], &[]).unwrap().single(),
+            Some(&Part::Id)
+        );
     }
 
     #[test]
