@@ -14,7 +14,7 @@ pub struct Connector {
 
 impl Connector {
     /// A connection whose `application_name` is `name` (for sessions, the
-    /// operation id that `DeletedRow` records).
+    /// operation id that every tombstone records).
     pub async fn connect(&self, name: &str) -> Result<PgConnection, DbError> {
         PgConnection::connect_with(&self.options.clone().application_name(name))
             .await

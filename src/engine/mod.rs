@@ -155,7 +155,7 @@ impl Engine {
         }
         for (i, slot) in self.sessions.iter_mut().enumerate().take(count) {
             if slot.is_none() {
-                // The name is the operation id: DeletedRow's default stores it.
+                // The name is the operation id: every tombstone table's harness column stores it.
                 *slot =
                     Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
             }

@@ -45,7 +45,7 @@ pub enum OperationKind {
 /// A statement an operation sends. Which ones, and in what order, depends on the shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Step {
-    /// `INSERT INTO "DeletedRow" … SELECT … FOR UPDATE`: lock, re-check, append a tombstone.
+    /// `INSERT INTO <tombstones> … SELECT … FOR UPDATE`: lock, re-check, append a tombstone.
     Record,
     /// `DELETE`: lock, re-check, remove.
     Delete,

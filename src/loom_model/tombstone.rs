@@ -1,4 +1,4 @@
-//! The tombstone and the log tombstones are appended to (the `"DeletedRow"` table).
+//! The tombstone and the log tombstones are appended to (a shared tombstone table).
 //!
 //! Knows nothing of locks, operations' steps or findings.
 
@@ -25,7 +25,7 @@ impl fmt::Display for Tombstone {
 
 /// The tombstone log, in append order.
 ///
-/// `"DeletedRow"` has a random primary key and no unique key on the deleted row, so two inserts
+/// The shared tombstone table has a random primary key and no unique key on the deleted row, so two inserts
 /// never wait on each other; the log's lock only makes appends atomic, it never orders operations
 /// in a way PostgreSQL would not.
 #[derive(Default)]

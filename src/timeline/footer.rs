@@ -151,7 +151,7 @@ pub(super) fn footer(
             .collect();
         vec![(texts.join(" · "), PLAIN)]
     };
-    let heading = "Final tombstones (DeletedRow after the run: a deleted row needs exactly one)";
+    let heading = "Final tombstones (after the run: a deleted row needs exactly one)";
     let mut y = section(svg, width, top, heading, &tombstones);
     let red = format!(r#"fill="{RED}""#);
     let violations: Vec<(String, &str)> = if verdict.is_clean() {
