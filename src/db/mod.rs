@@ -41,6 +41,9 @@ pub enum DbError {
         context: String,
         source: std::io::Error,
     },
+    /// The system's files do not fit the schema they load (a usage error).
+    #[error("{0}")]
+    System(String),
 }
 
 impl DbError {

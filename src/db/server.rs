@@ -253,7 +253,24 @@ impl Server {
             .map_err(|e| DbError::query("connecting to the template", e))?;
         conn.execute(sqlx::raw_sql(AssertSqlSafe(system.schema_sql.clone())))
             .await
-            .map_err(|e| DbError::query(format!("loading system {}'s schema", system.name), e))?;
+            .map_err(|e| {
+                let why = DbError::query("", e).to_string();
+                DbError::System(format!(
+                    "{}: the schema does not load: {}",
+                    system.label(),
+                    why.trim_start_matches("database: : ")
+                ))
+            })?;
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = ANY (current_schemas(false))",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| DbError::query("reading the schema's columns", e))?;
+        system
+            .check_schema(&columns)
+            .map_err(|e| DbError::System(format!("{}/system.toml: {e}", system.label())))?;
         conn.execute(sqlx::raw_sql(AssertSqlSafe(crate::db::harness_sql(system))))
             .await
             .map_err(|e| {

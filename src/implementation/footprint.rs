@@ -166,29 +166,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_foreign_keys_deletes_and_records() {
-        let system = System::load("blog").unwrap();
-        let of = |sql: &str| Footprint::of_sql(&system, sql);
-        let post = of("UPDATE posts SET title = 'x'");
-        let record = of("INSERT INTO comments_tombstones (id) SELECT id FROM comments");
-        assert!(!record.commutes_with(record));
-        assert!(!post.commutes_with(record), "comments cascade with their post");
-        assert!(!Footprint::ALL.commutes_with(record));
-        assert_eq!(post.describe(&system), "{posts, comments}");
-        assert!(record.records && record.deletes == 0);
-        assert!(record.names(1) && !record.names(0));
-        let atomic = of(
-            "WITH d AS (DELETE FROM comments WHERE id = 1 RETURNING id) INSERT INTO comments_tombstones (id) SELECT id FROM d",
-        );
-        assert!(atomic.records && atomic.deletes_rows_of(&system, 1));
-        assert!(of("DELETE FROM posts").deletes_rows_of(&system, 1), "cascade");
-        let shop = System::load("shop").unwrap();
-        let customer = Footprint::of_sql(&shop, "UPDATE customers SET name = 'x'");
-        let order = Footprint::of_sql(&shop, "UPDATE orders SET cancelled_at = now()");
-        assert!(customer.commutes_with(order), "no foreign key, no cascade");
-    }
-
-    #[test]
     fn bare_lower_case_names_count_as_whole_words() {
         assert_eq!(
             mentions("delete from posts where id = 1", "posts"),

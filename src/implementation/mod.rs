@@ -110,7 +110,12 @@ impl Implementation {
         name_or_path: &str,
     ) -> Result<Implementation, ImplementationError> {
         if let Some(file) = system.implementation_file(name_or_path) {
-            let label = format!("{}/{} (shipped)", system.name, file.path);
+            let label = match &system.origin {
+                crate::system::Origin::Shipped => {
+                    format!("{}/{} (shipped)", system.name, file.path)
+                }
+                crate::system::Origin::Directory(dir) => dir.join(&file.path).display().to_string(),
+            };
             return Implementation::parse(system, &label, &file.text);
         }
         let path = PathBuf::from(name_or_path);

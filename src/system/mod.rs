@@ -257,6 +257,95 @@ impl System {
         )
     }
 
+    /// How errors name the system's directory.
+    pub fn label(&self) -> String {
+        match &self.origin {
+            Origin::Shipped => format!("{} (shipped)", self.name),
+            Origin::Directory(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// Whether every table and column the system names exists in the
+    /// loaded schema (`columns`: table and column names); the first
+    /// mismatch as "entity 'x', field 'y': …".
+    pub fn check_schema(&self, columns: &[(String, String)]) -> Result<(), String> {
+        let has_table = |t: &str| columns.iter().any(|(table, _)| table == t);
+        let has = |t: &str, c: &str| {
+            columns
+                .iter()
+                .any(|(table, column)| table == t && column == c)
+        };
+        for entity in &self.entities {
+            let at = |field: &str, why: String| {
+                format!("entity '{}', field '{field}': {why}", entity.name)
+            };
+            if !has_table(&entity.table) {
+                return Err(at(
+                    "table",
+                    format!("the schema has no table {}", entity.table),
+                ));
+            }
+            for (column, _) in &entity.columns {
+                if !has(&entity.table, column) {
+                    return Err(at(
+                        "columns",
+                        format!("table {} has no column '{column}'", entity.table),
+                    ));
+                }
+            }
+            if let Some(tombstones) = &entity.tombstone_table {
+                if !has_table(tombstones) {
+                    return Err(at(
+                        "tombstone_table",
+                        format!("the schema has no table {tombstones}"),
+                    ));
+                }
+                if let Some(column) = entity.key.iter().find(|c| !has(tombstones, c)) {
+                    return Err(at(
+                        "key",
+                        format!("its tombstone table {tombstones} has no column '{column}'"),
+                    ));
+                }
+            }
+        }
+        let shared = match &self.tombstones.layout {
+            Layout::Shared {
+                table,
+                table_column,
+                key_column,
+                data_column,
+            } => {
+                let named = [
+                    ("table_column", Some(table_column)),
+                    ("key_column", Some(key_column)),
+                    ("data_column", data_column.as_ref()),
+                ];
+                for (field, column) in named {
+                    if let Some(column) = column.filter(|c| !has(table, c)) {
+                        return Err(format!(
+                            "section 'tombstones', field '{field}': table {table} has no column '{column}'"
+                        ));
+                    }
+                }
+                vec![table.clone()]
+            }
+            Layout::PerTable => self.tombstone_tables(),
+        };
+        for table in shared {
+            if !has_table(&table) {
+                return Err(format!(
+                    "section 'tombstones', field 'table': the schema has no table {table}"
+                ));
+            }
+            if let Some(column) = self.tombstones.required.keys().find(|c| !has(&table, c)) {
+                return Err(format!(
+                    "section 'tombstones', field 'required': table {table} has no column '{column}'"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// How files name this system: its name if shipped, else its directory.
     pub fn reference_name(&self) -> String {
         match &self.origin {
