@@ -21,6 +21,7 @@ pub mod db;
 pub mod engine;
 pub mod explore;
 pub mod generate;
+pub mod harness;
 pub mod history;
 pub mod implementation;
 pub mod judge;
