@@ -9,6 +9,13 @@ use tombstone_harness::generate::{Hunt, Target};
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::oracle::{Anomaly, Invariant};
 
+/// Stack Auth's anomaly named `name` (A, B, C …).
+fn named(bench: &Bench, name: &str) -> Option<Anomaly> {
+    Anomaly::all(&bench.system)
+        .into_iter()
+        .find(|a| a.name == name)
+}
+
 struct Outcome {
     seconds: f64,
     first_failure: f64,
@@ -33,7 +40,13 @@ fn hunt(
     }
     let started = Instant::now();
     let found = hunt
-        .run(&bench.runtime, &mut engine, implementation, target)
+        .run(
+            &bench.runtime,
+            &mut engine,
+            &bench.system,
+            implementation,
+            target,
+        )
         .expect("hunt");
     let seconds = started.elapsed().as_secs_f64();
     drop(engine);
@@ -44,7 +57,7 @@ fn hunt(
             first_failure: f.first_failure.as_secs_f64(),
             found: true,
             operations: f.case.operations.len(),
-            tokens: f.case.world.users.iter().map(|u| u.tokens.len()).sum(),
+            tokens: f.case.world.counts().get("token").copied().unwrap_or(0),
             cases_run: f.cases_run,
         },
         None => Outcome {
@@ -64,30 +77,30 @@ pub fn time_to_find(bench: &Bench) -> (Value, Vec<[String; 4]>) {
         (
             "A",
             "stack-auth-pre-1466",
-            Target::Only(Invariant::NoServerError, Some(Anomaly::A)),
+            Target::Only(Invariant::NoServerError, named(bench, "A")),
             0.5,
         ),
         (
             "B",
             "stack-auth-post-1466",
-            Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::B)),
+            Target::Only(Invariant::ExactlyOneTombstone, named(bench, "B")),
             2.0,
         ),
         (
             "C",
             "stack-auth-post-1466",
-            Target::Only(Invariant::ExactlyOneTombstone, Some(Anomaly::C)),
+            Target::Only(Invariant::ExactlyOneTombstone, named(bench, "C")),
             2.0,
         ),
     ];
     let mut value = serde_json::Map::new();
     let mut rows = Vec::new();
     for (label, name, target, goal_s) in targets {
-        let implementation = Implementation::load(name).expect("implementation");
+        let implementation = bench.implementation(name);
         let (mut first, mut end, mut sizes, mut cases, mut found) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
         for seed in 1..=seeds {
-            let full = hunt(bench, &implementation, target, seed, true);
+            let full = hunt(bench, &implementation, target.clone(), seed, true);
             if full.found {
                 found += 1;
                 first.push(full.first_failure);

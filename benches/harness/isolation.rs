@@ -11,11 +11,9 @@ use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::explore::{ExploreLimits, explore};
 use tombstone_harness::history::EventKind;
-use tombstone_harness::implementation::Implementation;
-use tombstone_harness::operation::Action;
-use tombstone_harness::oracle::judge;
+use tombstone_harness::judge::judge;
 use tombstone_harness::schedule::Schedule;
-use tombstone_harness::world::{TENANCY, TokenId, UserId, World};
+use tombstone_harness::world::parse_label;
 
 /// The tester's permutation and the engine's schedule for the same order
 /// (s1 = sign-out r1 d1; s2 = admin change h2 r2 d2).
@@ -29,10 +27,16 @@ const ORDERS: [(&str, &str); 6] = [
 ];
 
 /// The spec without its permutation lines, checked against our UUIDs.
-fn spec_base(file: &str) -> String {
+fn spec_base(bench: &Bench, file: &str) -> String {
     let text = std::fs::read_to_string(repo_path(file)).expect("reading the spec");
-    for uuid in [TENANCY, UserId(1).uuid(), TokenId(1).uuid()] {
-        assert!(text.contains(&uuid.to_string()), "{file} must use {uuid}");
+    let system = &bench.system;
+    let tenancy = system.constants["tenancy"].value.clone();
+    let identity = |label: &str| {
+        let row = parse_label(system, label).expect("label");
+        system.identity(&row).expect("an identity").as_text()
+    };
+    for uuid in [tenancy, identity("u1"), identity("t1")] {
+        assert!(text.contains(&uuid), "{file} must use {uuid}");
     }
     text.lines()
         .filter(|l| !l.starts_with("permutation"))
@@ -80,22 +84,15 @@ fn isolationtester(bench: &Bench, database: &str, spec: &str) -> (f64, Vec<u64>)
     (seconds, counts)
 }
 
-fn one_user_case(actions: Vec<Action>) -> Case {
-    Case::new(World::one_user(1), actions)
-}
-
 pub fn issue_1466(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let repeats = env_u64("BENCH_REPEATS", 40) as usize;
-    let implementation = Implementation::load("stack-auth-post-1466").expect("implementation");
-    let case = one_user_case(vec![
-        Action::SignOut {
-            user: UserId(1),
-            token: TokenId(1),
-        },
-        Action::ChangePasswordAdmin { user: UserId(1) },
-    ]);
+    let implementation = bench.implementation("stack-auth-post-1466");
+    let case = bench.case(
+        "u1 t1(u1)",
+        &["sign-out token=t1 user=u1", "change-password-admin user=u1"],
+    );
     let (database, mut engine) = bench.engine();
-    let base = spec_base("scripts/bench/issue1466.spec");
+    let base = spec_base(bench, "scripts/bench/issue1466.spec");
     let mut per_order = Vec::new();
     let (mut ours_total, mut theirs_total, mut agree) = (0.0, 0.0, true);
     for (permutation, schedule) in ORDERS {
@@ -128,7 +125,10 @@ pub fn issue_1466(bench: &Bench) -> (Value, Vec<[String; 4]>) {
                 .runtime
                 .block_on(engine.run(&case, &implementation, &mut chooser))
                 .expect("run");
-            let _verdict = judge(&case, &history);
+            let _verdict = bench
+                .runtime
+                .block_on(judge(&mut engine, &case, &history))
+                .expect("judge");
             ours_counts.push(history.snapshot.tombstones.len() as u64);
         }
         let ours_s = started.elapsed().as_secs_f64();
@@ -221,11 +221,8 @@ pub fn issue_1466(bench: &Bench) -> (Value, Vec<[String; 4]>) {
 
 pub fn blocking(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let repeats = env_u64("BENCH_REPEATS", 40) as usize;
-    let implementation = Implementation::load("atomic").expect("implementation");
-    let case = one_user_case(vec![
-        Action::DeleteUser { user: UserId(1) },
-        Action::DeleteUser { user: UserId(1) },
-    ]);
+    let implementation = bench.implementation("atomic");
+    let case = bench.case("u1 t1(u1)", &["delete-user user=u1", "delete-user user=u1"]);
     let (database, mut engine) = bench.engine();
     // Ours: every schedule, timed one by one, split by blocked steps.
     let (mut unblocked, mut blocked, mut blocks) = (Vec::new(), Vec::new(), 0usize);
@@ -262,7 +259,7 @@ pub fn blocking(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let (ours_free, ours_blocked) = (median(&mut unblocked), median(&mut blocked));
     let ours_per_block_ms = (ours_blocked - ours_free) * 1000.0 / blocks_per_schedule;
     // Theirs: the serial permutation and the one with one wait.
-    let base = spec_base("scripts/bench/delete_user_blocking.spec");
+    let base = spec_base(bench, "scripts/bench/delete_user_blocking.spec");
     let mut theirs = Vec::new();
     for permutation in ["f1 l1 t1 m1 u1 c1 f2 l2 c2", "f1 f2 l1 l2 t1 m1 u1 c1 c2"] {
         let spec = format!(
@@ -327,12 +324,12 @@ fn profile(bench: &Bench, database: &tombstone_harness::db::Database, case: &Cas
         let time = |started: Instant| started.elapsed().as_secs_f64() * 1000.0 / n as f64;
         let started = Instant::now();
         for _ in 0..n {
-            control.seed(&case.world).await.expect("seed");
+            control.seed(case).await.expect("seed");
         }
         let seed_ms = time(started);
         let started = Instant::now();
         for _ in 0..n {
-            control.snapshot().await.expect("snapshot");
+            control.snapshot(&case.system).await.expect("snapshot");
         }
         let snapshot_ms = time(started);
         let started = Instant::now();

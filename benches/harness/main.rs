@@ -17,8 +17,12 @@ mod stress;
 
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tombstone_harness::case::Case;
 use tombstone_harness::db::{PgChoice, PgOptions, Server};
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::system::System;
 
 /// Everything a section needs: the runtime, the server and where it listens.
 pub struct Bench {
@@ -26,6 +30,8 @@ pub struct Bench {
     pub server: Server,
     pub socket_dir: PathBuf,
     pub bin_dir: PathBuf,
+    /// The system every section measures: Stack Auth.
+    pub system: Arc<System>,
 }
 
 impl Bench {
@@ -34,7 +40,7 @@ impl Bench {
         self.runtime.block_on(async {
             let database = self
                 .server
-                .create_database()
+                .create_database(&self.system)
                 .await
                 .expect("create database");
             let engine = Engine::open(database.connector(), Limits::default())
@@ -42,6 +48,15 @@ impl Bench {
                 .expect("open engine");
             (database, engine)
         })
+    }
+
+    pub fn implementation(&self, name: &str) -> Implementation {
+        Implementation::load(&self.system, name).expect("implementation")
+    }
+
+    /// A Stack Auth case from its text form.
+    pub fn case(&self, world: &str, actions: &[&str]) -> Case {
+        Case::parse(&self.system, world, actions).expect("case")
     }
 
     pub fn conninfo(&self, database: &str) -> String {
@@ -104,6 +119,7 @@ fn main() {
         server,
         socket_dir,
         bin_dir,
+        system: System::load("stack-auth").expect("the shipped system"),
     };
     let mut results = Map::new();
     results.insert("postgres".into(), json!(bench.server.description()));

@@ -8,15 +8,14 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Instant;
 use tombstone_harness::explore::{ExploreLimits, explore};
-use tombstone_harness::implementation::Implementation;
-use tombstone_harness::scenario::{SHIPPED, Scenario};
+use tombstone_harness::scenario::Scenario;
 
 pub fn savings(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let (database, mut engine) = bench.engine();
-    let implementation = Implementation::load("stack-auth-post-1466").expect("implementation");
+    let implementation = bench.implementation("stack-auth-post-1466");
     let (mut values, mut rows) = (Vec::new(), Vec::new());
-    for (name, _) in SHIPPED {
-        let scenario = Scenario::load(name).expect("scenario");
+    for name in Scenario::names(&bench.system) {
+        let scenario = Scenario::load(&bench.system, &name).expect("scenario");
         let mut measured = Vec::new();
         for pruned in [false, true] {
             let limits = ExploreLimits {

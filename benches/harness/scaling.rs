@@ -8,12 +8,9 @@
 use super::{Bench, env_u64};
 use serde_json::{Value, json};
 use std::time::Instant;
-use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Exhaustive;
 use tombstone_harness::implementation::Implementation;
-use tombstone_harness::operation::Action;
-use tombstone_harness::oracle::judge;
-use tombstone_harness::world::{TokenId, UserId, World};
+use tombstone_harness::judge::judge;
 
 const RECORD: &str = r#"INSERT INTO "DeletedRow" ("id", "tenancyId", "tableName", "primaryKey", "data", "deletedAt", "shouldUpdateSequenceId")
 SELECT gen_random_uuid(), t."tenancyId", 'ProjectUserRefreshToken',
@@ -25,7 +22,7 @@ const READ: &str =
     r#"SELECT 1 FROM "ProjectUserRefreshToken" WHERE "tenancyId" = :tenancy AND "id" = :token"#;
 
 /// A bench-only implementation whose sign-out has `statements` steps.
-fn sign_out_of(statements: usize) -> Implementation {
+fn sign_out_of(bench: &Bench, statements: usize) -> Implementation {
     let mut steps = String::new();
     for i in 1..=statements - 2 {
         steps.push_str(&format!(
@@ -41,7 +38,7 @@ fn sign_out_of(statements: usize) -> Implementation {
     let text = format!(
         "name = \"bench-sign-out-{statements}\"\nisolation = \"read committed\"\n\n[operations.sign-out]\nsteps = [\n{steps}]\n"
     );
-    Implementation::parse("bench scaling", &text).unwrap_or_else(|e| panic!("{e}"))
+    Implementation::parse(&bench.system, "bench scaling", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn interleavings(sessions: u64, statements: u64) -> u64 {
@@ -56,15 +53,13 @@ pub fn exhaustive(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let mut rows = Vec::new();
     for sessions in [2u16, 3] {
         for statements in [2usize, 3, 4] {
-            let implementation = sign_out_of(statements);
-            let world = World::one_user(sessions);
-            let actions = (1..=sessions)
-                .map(|t| Action::SignOut {
-                    user: UserId(1),
-                    token: TokenId(t),
-                })
+            let implementation = sign_out_of(bench, statements);
+            let world: Vec<String> = (1..=sessions).map(|t| format!("t{t}(u1)")).collect();
+            let actions: Vec<String> = (1..=sessions)
+                .map(|t| format!("sign-out token=t{t} user=u1"))
                 .collect();
-            let case = Case::new(world, actions);
+            let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+            let case = bench.case(&format!("u1 {}", world.join(" ")), &actions);
             let mut chooser = Exhaustive::new();
             let started = Instant::now();
             let (mut runs, mut complete) = (0u64, false);
@@ -73,7 +68,10 @@ pub fn exhaustive(bench: &Bench) -> (Value, Vec<[String; 4]>) {
                     .runtime
                     .block_on(engine.run(&case, &implementation, &mut chooser))
                     .expect("run");
-                let _ = judge(&case, &history);
+                let _ = bench
+                    .runtime
+                    .block_on(judge(&mut engine, &case, &history))
+                    .expect("judge");
                 runs += 1;
                 if !chooser.advance() {
                     complete = true;

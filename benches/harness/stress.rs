@@ -7,28 +7,18 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tombstone_harness::case::Case;
 use tombstone_harness::generate::Bounds;
-use tombstone_harness::implementation::Implementation;
-use tombstone_harness::operation::Action;
-use tombstone_harness::oracle::judge;
+use tombstone_harness::judge::judge;
 use tombstone_harness::report::rss_kb;
 use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
-use tombstone_harness::world::{TokenId, UserId, World};
 
 /// `jobs` engines each run the #1466 case free-running (both operations at
 /// once on their own sessions), judging every run, for `seconds`.
 fn harness_free(bench: &Bench, jobs: u64, seconds: u64) -> (f64, u64) {
-    let implementation = Implementation::load("stack-auth-post-1466").expect("implementation");
-    let case = Case::new(
-        World::one_user(1),
-        vec![
-            Action::SignOut {
-                user: UserId(1),
-                token: TokenId(1),
-            },
-            Action::ChangePasswordAdmin { user: UserId(1) },
-        ],
+    let implementation = bench.implementation("stack-auth-post-1466");
+    let case = bench.case(
+        "u1 t1(u1)",
+        &["sign-out token=t1 user=u1", "change-password-admin user=u1"],
     );
     let mut engines: Vec<_> = (0..jobs).map(|_| bench.engine()).collect();
     let runs = AtomicU64::new(0);
@@ -45,7 +35,7 @@ fn harness_free(bench: &Bench, jobs: u64, seconds: u64) -> (f64, u64) {
                             .run_free(case, implementation)
                             .await
                             .expect("free run");
-                        let _ = judge(case, &history);
+                        let _ = judge(engine, case, &history).await.expect("judge");
                         runs.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -130,9 +120,9 @@ pub fn throughput(bench: &Bench) -> (Value, Vec<[String; 4]>) {
 /// RSS sampled every second.
 pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let (jobs, seconds) = (env_u64("BENCH_JOBS", 2), env_u64("BENCH_STRESS_SECS", 120));
-    let implementations =
-        vec![Implementation::load("stack-auth-post-1466").expect("implementation")];
+    let implementations = vec![bench.implementation("stack-auth-post-1466")];
     let config = StressConfig {
+        system: bench.system.clone(),
         seed: 1466,
         shard: Shard::WHOLE,
         duration: Some(Duration::from_secs(seconds)),
