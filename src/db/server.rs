@@ -2,8 +2,9 @@
 //! from a template that holds the schema.
 
 use super::container::{self, Container};
-use super::database::Database;
+use super::database::{self, Database};
 use super::local::{self, LocalCluster};
+use super::owner::Owner;
 use super::{DbError, HARNESS_SQL, NAME_PREFIX, SCHEMA_SQL, redact};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Executor};
@@ -70,22 +71,14 @@ enum Backend {
 /// One PostgreSQL server per process; every test or worker gets its own
 /// database from it.
 pub struct Server {
+    // Declared before `backend`, so it is dropped while the server still runs.
+    template: Option<Database>,
     backend: Backend,
     admin: PgConnectOptions,
-    template: String,
-    owner: String,
+    owner: Owner,
     next_database: AtomicU32,
     description: String,
-}
-
-/// Marks our databases so reaping and dropping never touch anyone else's.
-fn owner_marker() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    format!(
-        "tombstone-harness owner={}:{}",
-        host.trim(),
-        std::process::id()
-    )
+    warnings: Vec<String>,
 }
 
 impl Server {
@@ -123,12 +116,13 @@ impl Server {
             }
         };
         let mut server = Server {
+            template: None,
             backend,
             admin,
-            template: String::new(),
-            owner: owner_marker(),
+            owner: Owner::new_run(),
             next_database: AtomicU32::new(0),
             description: String::new(),
+            warnings: Vec::new(),
         };
         // A url names a server that is already up: fail fast. A container
         // runs initdb first; a local cluster only copies a template.
@@ -139,9 +133,21 @@ impl Server {
         };
         let version = server.wait_ready(patience).await?;
         server.description = server.describe(&version);
-        server.reap_databases().await;
-        server.template = server.create_template().await?;
+        server.warnings = database::reap(&server.admin).await;
+        server.template = Some(server.create_template().await?);
         Ok(server)
+    }
+
+    /// What could not be cleaned up at start (e.g. a dead run's database we
+    /// may not drop), one line each, for the caller to show.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The random id in the names of this server's databases and in their
+    /// owner marks.
+    pub fn run_id(&self) -> &str {
+        &self.owner.run
     }
 
     /// What was chosen, without credentials: printed once per process.
@@ -235,18 +241,16 @@ impl Server {
         }
     }
 
-    async fn create_template(&self) -> Result<String, DbError> {
-        let name = format!("{NAME_PREFIX}{}_template", std::process::id());
+    /// The schema, loaded once; every database is cloned from it. The name
+    /// holds the random run id, so it never collides with anyone's, and
+    /// nothing that already exists is dropped to make room.
+    async fn create_template(&self) -> Result<Database, DbError> {
+        let name = format!("{NAME_PREFIX}{}_template", self.owner.run);
         let mut admin = self.admin_connection().await?;
-        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        admin
-            .execute(AssertSqlSafe(drop))
-            .await
-            .map_err(|e| DbError::query("dropping an old template", e))?;
         self.create_marked(&mut admin, &name, None).await?;
-        let mut conn = PgConnection::connect_with(&self.admin.clone().database(&name))
-            .await
-            .map_err(|e| DbError::query("connecting to the template", e))?;
+        let _ = admin.close().await;
+        let template = Database::new(name, self.admin.clone(), self.owner.mark());
+        let mut conn = template.connect("tombstone-harness template").await?;
         conn.execute(SCHEMA_SQL)
             .await
             .map_err(|e| DbError::query("loading fixtures/schema.sql", e))?;
@@ -257,7 +261,7 @@ impl Server {
         conn.close()
             .await
             .map_err(|e| DbError::query("closing the template", e))?;
-        Ok(name)
+        Ok(template)
     }
 
     async fn create_marked(
@@ -276,7 +280,7 @@ impl Server {
             .map_err(|e| DbError::query(format!("creating database {name}"), e))?;
         let comment = format!(
             "COMMENT ON DATABASE \"{name}\" IS '{}'",
-            self.owner.replace('\'', "''")
+            self.owner.mark().replace('\'', "''")
         );
         admin
             .execute(AssertSqlSafe(comment))
@@ -288,46 +292,23 @@ impl Server {
     /// A fresh database holding the schema and nothing else.
     pub async fn create_database(&self) -> Result<Database, DbError> {
         let n = self.next_database.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{NAME_PREFIX}{}_{n}", std::process::id());
+        let name = format!("{NAME_PREFIX}{}_{n}", self.owner.run);
+        let template = self.template.as_ref().map(|t| t.name.as_str());
         let mut admin = self.admin_connection().await?;
-        self.create_marked(&mut admin, &name, Some(&self.template))
-            .await?;
+        self.create_marked(&mut admin, &name, template).await?;
         let _ = admin.close().await;
-        Ok(Database::new(name, self.admin.clone(), self.owner.clone()))
+        Ok(Database::new(name, self.admin.clone(), self.owner.mark()))
     }
+}
 
-    /// Drops databases of ours left by killed processes on this host: the
-    /// name prefix and an owner marker naming a dead pid, nothing else.
-    async fn reap_databases(&self) {
-        let Ok(mut admin) = self.admin_connection().await else {
-            return;
-        };
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE 'tombstone\\_harness\\_%'",
-        )
-        .fetch_all(&mut admin)
-        .await
-        .unwrap_or_default();
-        let host_prefix = self
-            .owner
-            .rsplit_once(':')
-            .map(|(h, _)| format!("{h}:"))
-            .unwrap_or_default();
-        for (name, comment) in rows {
-            let Some(pid) = comment
-                .as_deref()
-                .and_then(|c| c.strip_prefix(&host_prefix))
-            else {
-                continue;
-            };
-            let Ok(pid) = pid.parse::<i32>() else {
-                continue;
-            };
-            // SAFETY: signal 0 only checks whether the process exists.
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                let _ = admin.execute(AssertSqlSafe(drop)).await;
-            }
+impl Drop for Server {
+    /// On a url server the template is dropped with us (if its mark is still
+    /// ours); a cluster or container takes it along when it goes.
+    fn drop(&mut self) {
+        if !matches!(self.backend, Backend::Url)
+            && let Some(template) = self.template.as_mut()
+        {
+            template.leave();
         }
     }
 }

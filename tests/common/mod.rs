@@ -5,8 +5,13 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
+use tombstone_harness::case::Case;
+use tombstone_harness::chooser::Serial;
 use tombstone_harness::db::{Database, PgOptions, Server};
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
+use tombstone_harness::operation::Action;
+use tombstone_harness::world::{TokenId, UserId, World};
 
 static SERVER: OnceLock<Arc<Server>> = OnceLock::new();
 
@@ -100,4 +105,28 @@ pub fn container_image() -> Option<String> {
     );
     eprintln!("SKIPPED: no Docker image {image}");
     None
+}
+
+/// A sign-out on a fresh database of `server` writes its one tombstone.
+pub async fn sign_out_works_on(server: &Server) {
+    let database = server.create_database().await.unwrap();
+    let mut engine = Engine::open(database.connector(), Limits::default())
+        .await
+        .unwrap();
+    let case = Case::new(
+        World::one_user(1),
+        vec![Action::SignOut {
+            user: UserId(1),
+            token: TokenId(1),
+        }],
+    );
+    let implementation = Implementation::load("stack-auth-post-1466").unwrap();
+    let history = engine
+        .run(&case, &implementation, &mut Serial)
+        .await
+        .unwrap();
+    assert_eq!(history.results[0].to_string(), "200");
+    assert_eq!(history.snapshot.tombstones.len(), 1);
+    drop(engine);
+    database.drop_database().await.unwrap();
 }
