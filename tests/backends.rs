@@ -1,42 +1,15 @@
 //! The three ways to get PostgreSQL, each started explicitly and used through
 //! the same code the harness runs: local, url and container.
 
+mod common;
+
+use common::sign_out_works_on;
 use std::path::Path;
-use tombstone_harness::case::Case;
-use tombstone_harness::chooser::Serial;
 use tombstone_harness::db::{PgChoice, PgOptions, Server};
-use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::implementation::Implementation;
-use tombstone_harness::operation::Action;
-use tombstone_harness::world::{TokenId, UserId, World};
 
 fn options(choice: PgChoice, url: Option<String>) -> PgOptions {
     let image = std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| "postgres:15".into());
     PgOptions { choice, url, image }
-}
-
-/// A sign-out on a fresh database of `server` writes its one tombstone.
-async fn sign_out_works_on(server: &Server) {
-    let database = server.create_database().await.unwrap();
-    let mut engine = Engine::open(database.connector(), Limits::default())
-        .await
-        .unwrap();
-    let case = Case::new(
-        World::one_user(1),
-        vec![Action::SignOut {
-            user: UserId(1),
-            token: TokenId(1),
-        }],
-    );
-    let implementation = Implementation::load("stack-auth-post-1466").unwrap();
-    let history = engine
-        .run(&case, &implementation, &mut Serial)
-        .await
-        .unwrap();
-    assert_eq!(history.results[0].to_string(), "200");
-    assert_eq!(history.snapshot.tombstones.len(), 1);
-    drop(engine);
-    database.drop_database().await.unwrap();
 }
 
 async fn database_names(server: &Server) -> Vec<String> {

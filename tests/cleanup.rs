@@ -98,6 +98,70 @@ async fn leftover_clusters_of_dead_owners_are_reaped_and_live_ones_kept() {
     drop((server, second));
 }
 
+/// Signals pending for `pid` but not yet handled, from `/proc/PID/status`.
+fn pending_signals(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
+        .map(|l| u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap())
+        .fold(0, |all, mask| all | mask)
+}
+
+/// A crashed cluster's `postmaster.pid` may name a pid the kernel has since
+/// given to an unrelated process: reaping must not signal it. The stand-in
+/// blocks SIGQUIT, so a signal sent to it stays visible as pending.
+#[tokio::test]
+async fn a_stale_postmaster_pid_is_never_signalled() {
+    use std::os::unix::process::CommandExt;
+    let mut unrelated = Command::new("sleep");
+    unrelated.arg("60");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        unrelated.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGQUIT);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut unrelated = unrelated.spawn().unwrap();
+    let server = Server::start(&options(PgChoice::Local, None))
+        .await
+        .unwrap();
+    let live = server.local_cluster().unwrap();
+    assert!(
+        live.postmaster_pid().is_some(),
+        "a live postmaster is recognised"
+    );
+    let stale = live
+        .dir
+        .parent()
+        .unwrap()
+        .join(format!("cluster-{}-0", dead_pid()));
+    std::fs::create_dir_all(stale.join("data")).unwrap();
+    std::fs::write(
+        stale.join("data/postmaster.pid"),
+        format!("{}\n", unrelated.id()),
+    )
+    .unwrap();
+    let second = Server::start(&options(PgChoice::Local, None))
+        .await
+        .unwrap();
+    assert!(!stale.exists(), "the dead owner's cluster is reaped");
+    let quit = 1u64 << (libc::SIGQUIT - 1);
+    assert_eq!(
+        pending_signals(unrelated.id()) & quit,
+        0,
+        "SIGQUIT was sent"
+    );
+    assert!(unrelated.try_wait().unwrap().is_none());
+    unrelated.kill().unwrap();
+    unrelated.wait().unwrap();
+    drop((server, second));
+}
+
 #[tokio::test]
 async fn leftover_databases_of_dead_owners_are_reaped_in_url_mode_and_nothing_else() {
     let host = Server::start(&options(PgChoice::Local, None))

@@ -134,6 +134,9 @@ pub async fn start_server(pg: &PgArgs) -> anyhow::Result<Server> {
     }
     let server = Server::start(&pg.options()).await?;
     eprintln!("PostgreSQL: {}", server.description());
+    for warning in server.warnings() {
+        eprintln!("warning: {warning}");
+    }
     Ok(server)
 }
 

@@ -8,6 +8,7 @@
 //! next start reaps those whose owner process is gone.
 
 use super::DbError;
+use super::owner::{self, Liveness};
 use super::watchdog::{Watchdog, shell_quote};
 use sqlx::postgres::PgConnectOptions;
 use std::mem::ManuallyDrop;
@@ -31,12 +32,6 @@ pub struct Container {
     // watchdog is our one removal path for every way of exiting.
     _handle: ManuallyDrop<ContainerAsync<GenericImage>>,
     _watchdog: Watchdog,
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown-host".into())
 }
 
 fn docker(args: &[&str]) -> Option<String> {
@@ -80,7 +75,7 @@ pub async fn start(image: &str) -> Result<(Container, PgConnectOptions), DbError
         ));
     }
     reap();
-    let owner = format!("{}:{}", hostname(), std::process::id());
+    let owner = format!("{}:{}", owner::hostname(), std::process::id());
     let server = format!("{owner}:{}", NEXT_SERVER.fetch_add(1, Ordering::Relaxed));
     // The watchdog exists before the container does, so a harness killed
     // while it starts still has its container removed (by label; the
@@ -141,14 +136,14 @@ fn one_line(text: &str) -> String {
 }
 
 /// Removes containers of ours (by label) whose owner process on this host is
-/// gone. Containers of other hosts sharing the daemon are left alone.
+/// gone. Containers of other hosts sharing the daemon, and of live owners of
+/// any user, are left alone.
 fn reap() {
     let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
     let filter = format!("label={OWNER_LABEL}");
     let Some(list) = docker(&["ps", "-a", "--filter", &filter, "--format", &format]) else {
         return;
     };
-    let host = hostname();
     for line in list.lines() {
         let Some((id, owner)) = line.split_once(' ') else {
             continue;
@@ -156,12 +151,10 @@ fn reap() {
         let Some((owner_host, pid)) = owner.rsplit_once(':') else {
             continue;
         };
-        let Ok(pid) = pid.parse::<i32>() else {
+        let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        // SAFETY: signal 0 only checks whether the process exists.
-        let alive = unsafe { libc::kill(pid, 0) == 0 };
-        if owner_host == host && !alive {
+        if owner::liveness(owner_host, pid) == Liveness::Dead {
             let _ = docker(&["rm", "-f", "-v", id]);
         }
     }

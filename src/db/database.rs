@@ -1,7 +1,8 @@
-//! One database of ours on a server: how to reach it, and dropping it (only
-//! when its owner marker is still ours).
+//! One database of ours on a server: how to reach it, dropping it (only
+//! when its owner mark is still ours), and reaping those of dead runs.
 
-use super::DbError;
+use super::owner::{Liveness, Owner};
+use super::{DbError, NAME_PREFIX};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
@@ -55,6 +56,12 @@ impl Database {
         self.connector().connect(application_name).await
     }
 
+    /// Leaves the database to whatever removes the whole server (a local
+    /// cluster or a container is about to go, databases and all).
+    pub(super) fn leave(&mut self) {
+        self.dropped = true;
+    }
+
     /// Drops the database if its marker is still ours.
     pub async fn drop_database(mut self) -> Result<(), DbError> {
         self.dropped = true;
@@ -89,6 +96,7 @@ impl Drop for Database {
         if self.dropped {
             return;
         }
+        self.dropped = true;
         // Drop cannot await; a short-lived runtime on its own thread works
         // whether or not the caller is inside one.
         let (admin, name, owner) = (self.admin.clone(), self.name.clone(), self.owner.clone());
@@ -102,4 +110,51 @@ impl Drop for Database {
         })
         .join();
     }
+}
+
+/// Drops databases of ours whose owner is dead: the name prefix, a mark we
+/// can read naming this host, and a pid that is gone. Unmarked databases,
+/// other hosts' and live owners' (EPERM included) are never touched.
+/// Returns one line for each thing that could not be reaped.
+pub(super) async fn reap(admin: &PgConnectOptions) -> Vec<String> {
+    let mut conn = match PgConnection::connect_with(admin).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            return vec![format!(
+                "reaping skipped: {}",
+                DbError::query("connecting", e)
+            )];
+        }
+    };
+    let pattern = format!("{}%", NAME_PREFIX.replace('_', "\\_"));
+    let rows: Vec<(String, Option<String>)> = match sqlx::query_as(
+        "SELECT datname::text, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+    )
+    .bind(pattern)
+    .fetch_all(&mut conn)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(e) => return vec![format!("reaping skipped: {}", DbError::query("listing databases", e))],
+    };
+    let mut warnings = Vec::new();
+    for (name, mark) in rows {
+        let Some(owner) = mark.as_deref().and_then(Owner::parse_mark) else {
+            continue;
+        };
+        if owner.liveness() != Liveness::Dead {
+            continue;
+        }
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        if let Err(e) = conn.execute(AssertSqlSafe(drop)).await {
+            warnings.push(format!(
+                "could not reap database {name} left by dead run {}:{}: {}",
+                owner.host,
+                owner.pid,
+                DbError::query("drop", e)
+            ));
+        }
+    }
+    let _ = conn.close().await;
+    warnings
 }

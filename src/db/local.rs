@@ -7,6 +7,7 @@
 //! directory on drop, Ctrl-C, panic or kill; leftovers of a killed watchdog
 //! are reaped at the next start.
 
+use super::owner::{self, Liveness};
 use super::watchdog::{Watchdog, shell_quote};
 use super::{DbError, NAME_PREFIX};
 use sqlx::postgres::PgConnectOptions;
@@ -166,7 +167,7 @@ pub fn start(bin: &Path) -> Result<(LocalCluster, PgConnectOptions), DbError> {
         .map(|s| format!("-c {}", shell_quote(s)))
         .collect();
     let start = format!(
-        "mkdir -p {dir} && cp -R {template} {data} && chmod 700 {data} || exit 1\n\
+        "mkdir -p {dir} && echo {owner} >{dir}/owner && cp -R {template} {data} && chmod 700 {data} || exit 1\n\
          {postgres} -D {data} -k {dir} {settings} >{dir}/postgres.log 2>&1 &\n\
          pg=$!; echo $pg >{dir}/postgres.pid",
         dir = shell_quote(&dir.display().to_string()),
@@ -174,6 +175,7 @@ pub fn start(bin: &Path) -> Result<(LocalCluster, PgConnectOptions), DbError> {
         data = shell_quote(&data.display().to_string()),
         postgres = shell_quote(&bin.join("postgres").display().to_string()),
         settings = settings.join(" "),
+        owner = shell_quote(&format!("{}:{}", owner::hostname(), std::process::id())),
     );
     let cleanup = format!(
         "kill -INT $pg 2>/dev/null; wait $pg; rm -rf {}",
@@ -210,48 +212,59 @@ impl LocalCluster {
             .join(" | ")
     }
 
-    /// The postmaster's pid, for fault-injection tests that kill it.
+    /// The postmaster's pid, for fault-injection tests that kill it; only
+    /// while `/proc` shows it is this cluster's postmaster.
     pub fn postmaster_pid(&self) -> Option<i32> {
-        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
-        pid_file.lines().next()?.trim().parse().ok()
+        verified_postmaster(&self.dir.join("data"))
     }
 }
 
-/// Removes clusters whose owning process is gone (a watchdog killed along
-/// with the harness). Only `cluster-<pid>-<n>` directories under our own base
-/// directory are ever touched.
+/// The pid in `data/postmaster.pid`, if that process is the postmaster of
+/// `data`: after a crash the file may name a pid now used by anything else.
+fn verified_postmaster(data: &Path) -> Option<i32> {
+    let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+    owner::is_postmaster_of(pid, data)
+        .then(|| i32::try_from(pid).ok())
+        .flatten()
+}
+
+/// Who made a cluster directory: the `owner` file its start script writes,
+/// else (older runs) the pid in its name, on this host.
+fn cluster_owner(dir: &Path, name: &str) -> Option<(String, u32)> {
+    let from_name = name.strip_prefix("cluster-")?;
+    if let Ok(mark) = std::fs::read_to_string(dir.join("owner")) {
+        return mark
+            .trim()
+            .rsplit_once(':')
+            .and_then(|(host, pid)| Some((host.to_string(), pid.parse().ok()?)));
+    }
+    let pid = from_name.split('-').next()?;
+    Some((owner::hostname(), pid.parse().ok()?))
+}
+
+/// Removes clusters whose owner is dead (a watchdog killed along with the
+/// harness). Only `cluster-*` directories under our own base directory are
+/// ever touched, and only a verified postmaster of that directory is ever
+/// signalled.
 fn reap(base: &Path) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(owner) = name
-            .strip_prefix("cluster-")
-            .and_then(|r| r.split('-').next())
-        else {
+        let Some((host, pid)) = cluster_owner(&entry.path(), &name) else {
             continue;
         };
-        let Ok(owner) = owner.parse::<i32>() else {
-            continue;
-        };
-        if process_alive(owner) {
+        if owner::liveness(&host, pid) != Liveness::Dead {
             continue;
         }
-        let postmaster = std::fs::read_to_string(entry.path().join("data/postmaster.pid"))
-            .ok()
-            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<i32>().ok()));
-        if let Some(pid) = postmaster.filter(|p| process_alive(*p)) {
-            // SAFETY: plain kill(2) on a pid read from our own cluster's pid file.
+        if let Some(pid) = verified_postmaster(&entry.path().join("data")) {
+            // SAFETY: kill(2) of a process /proc shows is this cluster's postmaster.
             unsafe { libc::kill(pid, libc::SIGQUIT) };
         }
         let _ = std::fs::remove_dir_all(entry.path());
     }
-}
-
-fn process_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
 }
 
 impl LocalCluster {
@@ -260,7 +273,7 @@ impl LocalCluster {
     pub(crate) fn may_come_up(&mut self) -> bool {
         let pid = std::fs::read_to_string(self.dir.join("postgres.pid"))
             .ok()
-            .and_then(|p| p.trim().parse::<i32>().ok());
-        self.watchdog.is_alive() && pid.is_none_or(process_alive)
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        self.watchdog.is_alive() && pid.is_none_or(owner::process_alive)
     }
 }

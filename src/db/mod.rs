@@ -8,7 +8,9 @@
 mod container;
 mod database;
 mod local;
+mod owner;
 mod probe;
+mod redact;
 mod seed;
 mod server;
 mod session;
@@ -17,6 +19,7 @@ mod watchdog;
 
 pub use database::{Connector, Database};
 pub use probe::Probe;
+pub use redact::redact;
 pub use seed::{Control, harness_sql, quote_identifier, world_sql};
 pub use server::{PgChoice, PgOptions, Server};
 pub use session::{Session, SessionLimits, StepReply};
@@ -66,42 +69,5 @@ impl DbError {
             context: context.into(),
             source,
         }
-    }
-}
-
-/// Hides a password in anything that may print a connection URL.
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', ' ', '?']).unwrap_or(tail.len());
-        match tail[..authority_end].rfind('@') {
-            Some(at) => {
-                let userinfo = &tail[..at];
-                let user = userinfo.split(':').next().unwrap_or("");
-                if userinfo.contains(':') {
-                    out.push_str(&format!("{user}:***"));
-                } else {
-                    out.push_str(user);
-                }
-                rest = &tail[at..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redact_hides_passwords_only() {
-        assert_eq!(
-            super::redact("postgres://bob:s3cret@db:5432/x and postgres://db/y"),
-            "postgres://bob:***@db:5432/x and postgres://db/y"
-        );
     }
 }

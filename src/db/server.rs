@@ -2,8 +2,9 @@
 //! from a template that holds the schema.
 
 use super::container::{self, Container};
-use super::database::Database;
+use super::database::{self, Database};
 use super::local::{self, LocalCluster};
+use super::owner::Owner;
 use super::{DbError, NAME_PREFIX, redact};
 use crate::system::System;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -72,23 +73,15 @@ enum Backend {
 /// One PostgreSQL server per process; every test or worker gets its own
 /// database from it.
 pub struct Server {
+    // Declared before `backend`, so they are dropped while the server still
+    // runs: one template per system, made when a system first asks.
+    templates: tokio::sync::Mutex<BTreeMap<String, Database>>,
     backend: Backend,
     admin: PgConnectOptions,
-    /// One template database per system, made when a system first asks.
-    templates: tokio::sync::Mutex<BTreeMap<String, String>>,
-    owner: String,
+    owner: Owner,
     next_database: AtomicU32,
     description: String,
-}
-
-/// Marks our databases so reaping and dropping never touch anyone else's.
-fn owner_marker() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    format!(
-        "tombstone-harness owner={}:{}",
-        host.trim(),
-        std::process::id()
-    )
+    warnings: Vec<String>,
 }
 
 impl Server {
@@ -126,12 +119,13 @@ impl Server {
             }
         };
         let mut server = Server {
+            templates: tokio::sync::Mutex::new(BTreeMap::new()),
             backend,
             admin,
-            templates: tokio::sync::Mutex::new(BTreeMap::new()),
-            owner: owner_marker(),
+            owner: Owner::new_run(),
             next_database: AtomicU32::new(0),
             description: String::new(),
+            warnings: Vec::new(),
         };
         // A url names a server that is already up: fail fast. A container
         // runs initdb first; a local cluster only copies a template.
@@ -142,8 +136,20 @@ impl Server {
         };
         let version = server.wait_ready(patience).await?;
         server.description = server.describe(&version);
-        server.reap_databases().await;
+        server.warnings = database::reap(&server.admin).await;
         Ok(server)
+    }
+
+    /// What could not be cleaned up at start (e.g. a dead run's database we
+    /// may not drop), one line each, for the caller to show.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The random id in the names of this server's databases and in their
+    /// owner marks.
+    pub fn run_id(&self) -> &str {
+        &self.owner.run
     }
 
     /// What was chosen, without credentials: printed once per process.
@@ -237,20 +243,17 @@ impl Server {
         }
     }
 
-    /// The system's schema and the harness's additions, in a database to
-    /// clone from.
-    async fn create_template(&self, system: &System, index: usize) -> Result<String, DbError> {
-        let name = format!("{NAME_PREFIX}{}_template{index}", std::process::id());
+    /// The system's schema and the harness's additions, loaded once per
+    /// system; every database is cloned from it. The name holds the random
+    /// run id, so it never collides with anyone's, and nothing that already
+    /// exists is dropped to make room.
+    async fn create_template(&self, system: &System, index: usize) -> Result<Database, DbError> {
+        let name = format!("{NAME_PREFIX}{}_template{index}", self.owner.run);
         let mut admin = self.admin_connection().await?;
-        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        admin
-            .execute(AssertSqlSafe(drop))
-            .await
-            .map_err(|e| DbError::query("dropping an old template", e))?;
         self.create_marked(&mut admin, &name, None).await?;
-        let mut conn = PgConnection::connect_with(&self.admin.clone().database(&name))
-            .await
-            .map_err(|e| DbError::query("connecting to the template", e))?;
+        let _ = admin.close().await;
+        let template = Database::new(name, self.admin.clone(), self.owner.mark());
+        let mut conn = template.connect("tombstone-harness template").await?;
         conn.execute(sqlx::raw_sql(AssertSqlSafe(system.schema_sql.clone())))
             .await
             .map_err(|e| {
@@ -286,18 +289,19 @@ impl Server {
         conn.close()
             .await
             .map_err(|e| DbError::query("closing the template", e))?;
-        Ok(name)
+        Ok(template)
     }
 
-    /// The template of `system`, made the first time it is asked for.
+    /// The name of `system`'s template, made the first time it is asked for.
     async fn template_of(&self, system: &System) -> Result<String, DbError> {
         let mut templates = self.templates.lock().await;
         let key = system.reference_name();
-        if let Some(name) = templates.get(&key) {
-            return Ok(name.clone());
+        if let Some(template) = templates.get(&key) {
+            return Ok(template.name.clone());
         }
-        let name = self.create_template(system, templates.len()).await?;
-        templates.insert(key, name.clone());
+        let template = self.create_template(system, templates.len()).await?;
+        let name = template.name.clone();
+        templates.insert(key, template);
         Ok(name)
     }
 
@@ -317,7 +321,7 @@ impl Server {
             .map_err(|e| DbError::query(format!("creating database {name}"), e))?;
         let comment = format!(
             "COMMENT ON DATABASE \"{name}\" IS '{}'",
-            self.owner.replace('\'', "''")
+            self.owner.mark().replace('\'', "''")
         );
         admin
             .execute(AssertSqlSafe(comment))
@@ -330,45 +334,21 @@ impl Server {
     pub async fn create_database(&self, system: &System) -> Result<Database, DbError> {
         let template = self.template_of(system).await?;
         let n = self.next_database.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{NAME_PREFIX}{}_{n}", std::process::id());
+        let name = format!("{NAME_PREFIX}{}_{n}", self.owner.run);
         let mut admin = self.admin_connection().await?;
-        self.create_marked(&mut admin, &name, Some(&template))
-            .await?;
+        self.create_marked(&mut admin, &name, Some(&template)).await?;
         let _ = admin.close().await;
-        Ok(Database::new(name, self.admin.clone(), self.owner.clone()))
+        Ok(Database::new(name, self.admin.clone(), self.owner.mark()))
     }
+}
 
-    /// Drops databases of ours left by killed processes on this host: the
-    /// name prefix and an owner marker naming a dead pid, nothing else.
-    async fn reap_databases(&self) {
-        let Ok(mut admin) = self.admin_connection().await else {
-            return;
-        };
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE 'tombstone\\_harness\\_%'",
-        )
-        .fetch_all(&mut admin)
-        .await
-        .unwrap_or_default();
-        let host_prefix = self
-            .owner
-            .rsplit_once(':')
-            .map(|(h, _)| format!("{h}:"))
-            .unwrap_or_default();
-        for (name, comment) in rows {
-            let Some(pid) = comment
-                .as_deref()
-                .and_then(|c| c.strip_prefix(&host_prefix))
-            else {
-                continue;
-            };
-            let Ok(pid) = pid.parse::<i32>() else {
-                continue;
-            };
-            // SAFETY: signal 0 only checks whether the process exists.
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                let _ = admin.execute(AssertSqlSafe(drop)).await;
+impl Drop for Server {
+    /// On a url server the template is dropped with us (if its mark is still
+    /// ours); a cluster or container takes it along when it goes.
+    fn drop(&mut self) {
+        if !matches!(self.backend, Backend::Url) {
+            for template in self.templates.get_mut().values_mut() {
+                template.leave();
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 use tombstone_harness::case::Case;
+use tombstone_harness::chooser::Serial;
 use tombstone_harness::db::{Database, PgOptions, Server};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::implementation::Implementation;
@@ -141,4 +142,22 @@ pub fn container_image() -> Option<String> {
     );
     eprintln!("SKIPPED: no Docker image {image}");
     None
+}
+
+/// A sign-out on a fresh database of `server` writes its one tombstone.
+pub async fn sign_out_works_on(server: &Server) {
+    let database = server.create_database(&stack()).await.unwrap();
+    let mut engine = Engine::open(database.connector(), Limits::default())
+        .await
+        .unwrap();
+    let case = case("u1 t1(u1)", &["sign-out token=t1 user=u1"]);
+    let implementation = implementation("stack-auth-post-1466");
+    let history = engine
+        .run(&case, &implementation, &mut Serial::default())
+        .await
+        .unwrap();
+    assert_eq!(history.results[0].to_string(), "200");
+    assert_eq!(history.snapshot.tombstones.len(), 1);
+    drop(engine);
+    database.drop_database().await.unwrap();
 }
