@@ -1,27 +1,67 @@
 //! The oracles on hand-written histories: each anomaly's story, told as the
-//! engine would record it, and the verdict it must get. No database.
+//! engine would record it, and the verdict it must get. No database: where a
+//! story is about sequentially-explained, the serial runs of the reference
+//! implementation (atomic) are written out too, as the engine would gather
+//! them.
 //!
 //! Longer than the ~400-line guideline: it is one binary per area (house
 //! habit 12), and rustfmt spreads the story scripts one step per line, which
 //! is also what makes them readable as schedules.
 
+mod common;
+
 use std::collections::BTreeMap;
 use tombstone_harness::case::Case;
-use tombstone_harness::db::{Snapshot, StepReply, TombstoneRow};
-use tombstone_harness::history::{Event, EventKind, History, OperationResult, Statement};
-use tombstone_harness::implementation::Outcome;
-use tombstone_harness::operation::{Action, OperationId};
-use tombstone_harness::oracle::{Anomaly, Invariant, Verdict, judge};
+use tombstone_harness::db::StepReply;
+use tombstone_harness::history::{
+    Event, EventKind, History, OperationResult, Snapshot, Statement, TombstoneRow,
+};
+use tombstone_harness::implementation::{Implementation, Outcome};
+use tombstone_harness::operation::OperationId;
+use tombstone_harness::oracle::{Anomaly, Invariant, SerialRun, Verdict, judge};
 use tombstone_harness::schedule::{Schedule, SessionId};
-use tombstone_harness::world::{InvitationId, RowKey, Team, TeamId, TokenId, User, UserId, World};
+use tombstone_harness::world::{RowKey, parse_label};
 
-const U1: UserId = UserId(1);
-const T1: RowKey = RowKey::Token(TokenId(1));
+/// Rows by label, separated by spaces: `rows("u1 t1")`.
+fn rows(labels: &str) -> Vec<RowKey> {
+    let system = common::stack();
+    labels
+        .split_whitespace()
+        .map(|label| parse_label(&system, label).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// Stack Auth's anomaly of that name (A label; B duplicate, C missing,
+/// D live, E server error).
+fn letter(name: &str) -> Anomaly {
+    Anomaly::all(&common::stack())
+        .into_iter()
+        .find(|a| a.name == name)
+        .unwrap_or_else(|| panic!("stack-auth names no anomaly {name}"))
+}
+
+/// What the reference implementation (atomic) does when the operations run
+/// one after the other in `order` (indexes): each operation's outcome, by
+/// operation index, and the rows live at the end.
+fn serial(order: &[usize], outcomes: &[&str], live: &[RowKey]) -> SerialRun {
+    SerialRun {
+        order: order.to_vec(),
+        results: outcomes
+            .iter()
+            .map(|o| OperationResult::Finished(Outcome::parse(o).unwrap()))
+            .collect(),
+        live: live.iter().cloned().collect(),
+    }
+}
 
 /// A history written as a script: every `step` is one choice in which a
 /// session sends a statement that completes at once, as in a serial run or
-/// an interleaving without blocking.
+/// an interleaving without blocking. Each step is the real step of that
+/// name of the session's operation in Stack Auth's implementation (its
+/// footprint is what blame reads).
 struct Script {
+    implementation: Implementation,
+    kinds: Vec<String>,
     choices: Vec<SessionId>,
     events: Vec<Event>,
     step_index: BTreeMap<u16, usize>,
@@ -29,12 +69,18 @@ struct Script {
 }
 
 impl Script {
-    fn new(operations: usize) -> Script {
+    fn new(case: &Case) -> Script {
         Script {
+            implementation: common::implementation("stack-auth-post-1466"),
+            kinds: case
+                .operations
+                .iter()
+                .map(|o| o.action.kind.clone())
+                .collect(),
             choices: Vec::new(),
             events: Vec::new(),
             step_index: BTreeMap::new(),
-            results: vec![None; operations],
+            results: vec![None; case.operations.len()],
         }
     }
 
@@ -56,10 +102,18 @@ impl Script {
 
     /// Session `session` runs its next step, named `name`, which affects `rows`.
     fn step(mut self, session: u16, name: &str, rows: u64) -> Script {
+        let kind = &self.kinds[session as usize - 1];
+        let footprint = self
+            .implementation
+            .script(kind)
+            .and_then(|script| script.steps.iter().find(|s| s.name == name))
+            .unwrap_or_else(|| panic!("{kind} has no step {name:?}"))
+            .footprint;
         let index = self.step_index.entry(session).or_default();
         let statement = Statement::Step {
             index: *index,
             name: name.to_string(),
+            footprint,
         };
         *index += 1;
         self.send(session, statement, StepReply::Rows(rows))
@@ -87,12 +141,13 @@ impl Script {
         self
     }
 
-    /// The history, ending with `live` rows and `tombstones` (row, writer op).
-    fn ends_with(self, live: &[RowKey], tombstones: &[(RowKey, u16)]) -> History {
+    /// The history, ending with `live` rows and `tombstones` (row label,
+    /// writer op).
+    fn ends_with(self, live: &[RowKey], tombstones: &[(&str, u16)]) -> History {
         let tombstones = tombstones
             .iter()
-            .map(|(row, writer)| TombstoneRow {
-                row: *row,
+            .map(|(label, writer)| TombstoneRow {
+                row: rows(label).remove(0),
                 writer: Some(OperationId(*writer)),
                 primary_key: serde_json::Value::Null,
                 data: None,
@@ -107,7 +162,7 @@ impl Script {
                 .map(|r| r.expect("every operation ends"))
                 .collect(),
             snapshot: Snapshot {
-                live: live.iter().copied().collect(),
+                live: live.iter().cloned().collect(),
                 tombstones,
             },
         }
@@ -122,15 +177,19 @@ fn names<T: ToString>(items: &[T]) -> String {
         .join(", ")
 }
 
-/// Judges the history and checks each violation's invariant, anomaly, rows
-/// and operations, one line each: `no-server-error A [token t1] [op1]`.
-fn check(case: &Case, history: &History, expected: &[&str]) -> Verdict {
-    let verdict = judge(case, history);
+/// Judges the history (with the serial runs `serial` of the reference) and
+/// checks each violation's invariant, anomaly, rows and operations, one line
+/// each: `no-server-error A [token t1] [op1]`.
+fn check(case: &Case, history: &History, serial: &[SerialRun], expected: &[&str]) -> Verdict {
+    let verdict = judge(case, history, serial);
     let got: Vec<String> = verdict
         .violations
         .iter()
         .map(|v| {
-            let anomaly = v.anomaly.map_or("-".to_string(), |a| a.to_string());
+            let anomaly = v
+                .anomaly
+                .as_ref()
+                .map_or("-".to_string(), |a| a.to_string());
             format!(
                 "{} {anomaly} [{}] [{}]",
                 v.invariant,
@@ -154,18 +213,24 @@ fn explanation(verdict: &Verdict, invariant: Invariant) -> &str {
 /// #1466: the admin password change records and deletes t1; the sign-out's
 /// single-row record then finds nothing.
 fn issue_1466_case() -> Case {
-    let actions = vec![
-        Action::SignOut {
-            user: U1,
-            token: TokenId(1),
-        },
-        Action::ChangePasswordAdmin { user: U1 },
-    ];
-    Case::new(World::one_user(1), actions)
+    common::case(
+        &common::one_user(1),
+        &["sign-out token=t1 user=u1", "change-password-admin user=u1"],
+    )
 }
 
-fn password_change_first() -> Script {
-    Script::new(2)
+/// The only order real time allows once op2 finished before op1 began:
+/// serially op2 takes t1, and op1 finds nothing (401).
+fn password_change_then_sign_out() -> SerialRun {
+    serial(
+        &[1, 0],
+        &["401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED", "200"],
+        &rows("u1"),
+    )
+}
+
+fn password_change_first(case: &Case) -> Script {
+    Script::new(case)
         .step(2, "update password hash", 1)
         .step(2, "record all tokens", 1)
         .step(2, "delete all tokens", 1)
@@ -174,13 +239,15 @@ fn password_change_first() -> Script {
 
 #[test]
 fn issue_1466_before_the_fix_is_a_500_named_anomaly_a() {
-    let history = password_change_first()
+    let case = issue_1466_case();
+    let history = password_change_first(&case)
         .step(1, "record token", 0)
         .finish(1, "500 expected exactly one recorded refresh token")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 2)]);
+        .ends_with(&rows("u1"), &[("t1", 2)]);
     let verdict = check(
-        &issue_1466_case(),
+        &case,
         &history,
+        &[password_change_then_sign_out()],
         &[
             "no-server-error A [token t1] [op1]",
             "sequentially-explained - [] [op1]",
@@ -189,8 +256,8 @@ fn issue_1466_before_the_fix_is_a_500_named_anomaly_a() {
     assert_eq!(
         explanation(&verdict, Invariant::NoServerError),
         "op1 (sign-out u1 from t1) got 500 expected exactly one recorded refresh token after \
-         'record token' (choice 4) recorded 0 rows: a bulk delete had already recorded and removed \
-         token t1, and the single-row record asserted (#1466)"
+         'record token' (choice 4) recorded 0 rows: op2 had already recorded and removed \
+         token t1, and the single-row record found nothing (A: 0 rows recorded → 500 (#1466))"
     );
     // op2 finished before op1 began, so only one order may explain it.
     assert_eq!(
@@ -202,12 +269,13 @@ fn issue_1466_before_the_fix_is_a_500_named_anomaly_a() {
 
 #[test]
 fn issue_1466_after_the_fix_is_a_401_and_clean() {
-    let history = password_change_first()
+    let case = issue_1466_case();
+    let history = password_change_first(&case)
         .step(1, "record token", 0)
         .step(1, "delete token", 0)
         .finish(1, "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 2)]);
-    let verdict = check(&issue_1466_case(), &history, &[]);
+        .ends_with(&rows("u1"), &[("t1", 2)]);
+    let verdict = check(&case, &history, &[password_change_then_sign_out()], &[]);
     assert!(verdict.is_clean());
     assert_eq!(verdict.to_string(), "clean");
 }
@@ -215,7 +283,8 @@ fn issue_1466_after_the_fix_is_a_401_and_clean() {
 #[test]
 fn a_duplicate_tombstone_names_both_writers_and_their_steps() {
     // Sign-out records t1; the password change's bulk record still sees t1.
-    let history = Script::new(2)
+    let case = issue_1466_case();
+    let history = Script::new(&case)
         .step(1, "record token", 1)
         .step(2, "update password hash", 1)
         .step(2, "record all tokens", 1)
@@ -223,40 +292,42 @@ fn a_duplicate_tombstone_names_both_writers_and_their_steps() {
         .finish(1, "200")
         .step(2, "delete all tokens", 0)
         .finish(2, "200")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 1), (T1, 2)]);
+        .ends_with(&rows("u1"), &[("t1", 1), ("t1", 2)]);
+    // In the order they finished, the reference explains the statuses and rows.
+    let explained = serial(&[0, 1], &["200", "200"], &rows("u1"));
     let verdict = check(
-        &issue_1466_case(),
+        &case,
         &history,
+        &[explained],
         &["exactly-one-tombstone B [token t1] [op1, op2]"],
     );
     assert_eq!(
         explanation(&verdict, Invariant::ExactlyOneTombstone),
         "token t1 has 2 tombstones: op1 'record token' (choice 1) and op2 'record all tokens' (choice 3)"
     );
-    assert_eq!(verdict.anomalies(), [Anomaly::B]);
+    assert_eq!(verdict.anomalies(), [letter("B")]);
 }
 
 #[test]
 fn a_token_signed_in_between_record_and_delete_has_no_tombstone() {
-    let actions = vec![
-        Action::ChangePasswordAdmin { user: U1 },
-        Action::SignIn {
-            user: U1,
-            token: TokenId(2),
-        },
-    ];
-    let case = Case::new(World::one_user(1), actions);
-    let history = Script::new(2)
+    let case = common::case(
+        &common::one_user(1),
+        &["change-password-admin user=u1", "sign-in user=u1 token=t2"],
+    );
+    let history = Script::new(&case)
         .step(1, "update password hash", 1)
         .step(1, "record all tokens", 1)
         .step(2, "insert token", 1)
         .finish(2, "200")
         .step(1, "delete all tokens", 2)
         .finish(1, "200")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 1)]);
+        .ends_with(&rows("u1"), &[("t1", 1)]);
+    // Serially, sign-in then the password change: both 200, only u1 left.
+    let explained = serial(&[1, 0], &["200", "200"], &rows("u1"));
     let verdict = check(
         &case,
         &history,
+        &[explained],
         &["exactly-one-tombstone C [token t2] [op1]"],
     );
     assert_eq!(
@@ -267,24 +338,11 @@ fn a_token_signed_in_between_record_and_delete_has_no_tombstone() {
 
 #[test]
 fn a_team_delete_that_leaves_its_invitation_live_is_d_and_unexplained() {
-    let world = World {
-        users: vec![User {
-            id: U1,
-            tokens: Vec::new(),
-        }],
-        teams: vec![Team {
-            id: TeamId(1),
-            members: vec![U1],
-            invitations: vec![InvitationId(1)],
-        }],
-    };
-    let case = Case::new(world, vec![Action::DeleteTeam { team: TeamId(1) }]);
-    let (team, member, invitation) = (
-        RowKey::Team(TeamId(1)),
-        RowKey::Member(TeamId(1), U1),
-        RowKey::Invitation(InvitationId(1)),
+    let case = common::case(
+        "u1 team1 m1(team1,u1) inv1(team1)",
+        &["delete-team team=team1"],
     );
-    let history = Script::new(1)
+    let history = Script::new(&case)
         .step(1, "find team", 1)
         .step(1, "record members", 1)
         .step(1, "record invitations", 1)
@@ -292,13 +350,13 @@ fn a_team_delete_that_leaves_its_invitation_live_is_d_and_unexplained() {
         .step(1, "delete team", 1)
         .commit(1)
         .finish(1, "200")
-        .ends_with(
-            &[RowKey::User(U1), invitation],
-            &[(member, 1), (invitation, 1), (team, 1)],
-        );
+        .ends_with(&rows("u1 inv1"), &[("m1", 1), ("inv1", 1), ("team1", 1)]);
+    // The reference deletes the team's invitations too.
+    let reference = serial(&[0], &["200"], &rows("u1"));
     let verdict = check(
         &case,
         &history,
+        &[reference],
         &[
             "exactly-one-tombstone D [invitation inv1] [op1]",
             "sequentially-explained - [invitation inv1] [op1]",
@@ -316,48 +374,32 @@ fn a_team_delete_that_leaves_its_invitation_live_is_d_and_unexplained() {
     );
 }
 
-/// u1 [t1 t2], u2 [t3]; team1 members [u1 u2] invitations [inv1].
-fn standard_world() -> World {
-    World {
-        users: vec![
-            User {
-                id: U1,
-                tokens: vec![TokenId(1), TokenId(2)],
-            },
-            User {
-                id: UserId(2),
-                tokens: vec![TokenId(3)],
-            },
-        ],
-        teams: vec![Team {
-            id: TeamId(1),
-            members: vec![U1, UserId(2)],
-            invitations: vec![InvitationId(1)],
-        }],
-    }
+/// u1 [t1 t2], u2 [t3]; team1 members [u1 u2] invitations [inv1] (the
+/// solo world, `table::standard_world`).
+const STANDARD_WORLD: &str =
+    "u1 u2 t1(u1) t2(u1) t3(u2) team1 m1(team1,u1) m2(team1,u2) inv1(team1)";
+
+/// The world's rows without `deleted`.
+fn live_after(case: &Case, deleted: &[RowKey]) -> Vec<RowKey> {
+    case.world
+        .keys()
+        .into_iter()
+        .filter(|r| !deleted.contains(r))
+        .collect()
 }
 
 #[test]
 fn a_clean_serial_history_passes_all_three() {
-    let sign_out = Action::SignOut {
-        user: U1,
-        token: TokenId(1),
-    };
-    let actions = vec![
-        sign_out.clone(),
-        sign_out,
-        Action::RevokeInvitation {
-            team: TeamId(1),
-            invitation: InvitationId(1),
-        },
-        Action::DeleteSession {
-            user: U1,
-            token: TokenId(2),
-            current: TokenId(1),
-        },
-    ];
-    let case = Case::new(standard_world(), actions);
-    let history = Script::new(4)
+    let case = common::case(
+        STANDARD_WORLD,
+        &[
+            "sign-out token=t1 user=u1",
+            "sign-out token=t1 user=u1",
+            "revoke-invitation invitation=inv1 team=team1",
+            "delete-session current_token=t1 user=u1 token=t2",
+        ],
+    );
+    let history = Script::new(&case)
         .step(1, "record token", 1)
         .step(1, "delete token", 1)
         .finish(1, "200")
@@ -371,42 +413,54 @@ fn a_clean_serial_history_passes_all_three() {
         .step(4, "record token", 1)
         .step(4, "delete token", 1)
         .finish(4, "200");
-    let deleted = [
-        T1,
-        RowKey::Invitation(InvitationId(1)),
-        RowKey::Token(TokenId(2)),
-    ];
-    let live: Vec<RowKey> = case
-        .world
-        .rows()
-        .into_iter()
-        .filter(|r| !deleted.contains(r))
-        .collect();
-    let history = history.ends_with(&live, &[(T1, 1), (deleted[1], 3), (deleted[2], 4)]);
+    let live = live_after(&case, &rows("t1 inv1 t2"));
+    let history = history.ends_with(&live, &[("t1", 1), ("inv1", 3), ("t2", 4)]);
+    // Each operation finished before the next began: one order, which the
+    // reference runs to the same statuses and rows.
+    let serial = [serial(
+        &[0, 1, 2, 3],
+        &[
+            "200",
+            "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED",
+            "200",
+            "200",
+        ],
+        &live,
+    )];
     for invariant in Invariant::ALL {
-        assert_eq!(invariant.check(&case, &history), [], "{invariant}");
+        assert_eq!(invariant.check(&case, &history, &serial), [], "{invariant}");
     }
-    check(&case, &history, &[]);
+    check(&case, &history, &serial, &[]);
 }
 
 #[test]
 fn serial_orders_respect_real_time() {
     // op1 got 401 and finished before op2 began, which got 200: only the
     // order op2, op1 explains the statuses, and real time forbids it.
-    let sign_out = Action::SignOut {
-        user: U1,
-        token: TokenId(1),
-    };
-    let case = Case::new(World::one_user(1), vec![sign_out.clone(), sign_out]);
-    let history = Script::new(2)
+    let case = common::case(
+        &common::one_user(1),
+        &["sign-out token=t1 user=u1", "sign-out token=t1 user=u1"],
+    );
+    let history = Script::new(&case)
         .step(1, "record token", 0)
         .step(1, "delete token", 0)
         .finish(1, "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED")
         .step(2, "record token", 1)
         .step(2, "delete token", 1)
         .finish(2, "200")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 2)]);
-    let verdict = check(&case, &history, &["sequentially-explained - [] [op1, op2]"]);
+        .ends_with(&rows("u1"), &[("t1", 2)]);
+    // The one order real time allows, as the reference runs it.
+    let in_order = serial(
+        &[0, 1],
+        &["200", "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"],
+        &rows("u1"),
+    );
+    let verdict = check(
+        &case,
+        &history,
+        &[in_order],
+        &["sequentially-explained - [] [op1, op2]"],
+    );
     assert!(
         explanation(&verdict, Invariant::SequentiallyExplained).ends_with(
             "in order op1, op2: op1 would get 200 but got 401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED; \
@@ -418,29 +472,22 @@ fn serial_orders_respect_real_time() {
 
 #[test]
 fn a_double_revoke_500_is_anomaly_e() {
-    let revoke = Action::RevokeInvitation {
-        team: TeamId(1),
-        invitation: InvitationId(1),
-    };
-    let case = Case::new(standard_world(), vec![revoke.clone(), revoke]);
-    let invitation = RowKey::Invitation(InvitationId(1));
-    let history = Script::new(2)
+    let revoke = "revoke-invitation invitation=inv1 team=team1";
+    let case = common::case(STANDARD_WORLD, &[revoke, revoke]);
+    let history = Script::new(&case)
         .step(1, "record invitation", 1)
         .step(1, "delete invitation", 1)
         .finish(1, "200")
         .step(2, "record invitation", 0)
         .step(2, "delete invitation", 0)
         .finish(2, "500 record to delete does not exist");
-    let live: Vec<RowKey> = case
-        .world
-        .rows()
-        .into_iter()
-        .filter(|r| *r != invitation)
-        .collect();
-    let history = history.ends_with(&live, &[(invitation, 1)]);
+    let live = live_after(&case, &rows("inv1"));
+    let history = history.ends_with(&live, &[("inv1", 1)]);
+    let reference = serial(&[0, 1], &["200", "404 INVITATION_NOT_FOUND"], &live);
     let verdict = check(
         &case,
         &history,
+        &[reference],
         &[
             "no-server-error E [invitation inv1] [op2]",
             "sequentially-explained - [] [op2]",
@@ -456,7 +503,8 @@ fn a_double_revoke_500_is_anomaly_e() {
 #[test]
 fn an_indeterminate_history_is_never_judged() {
     // The same rows as the duplicate story, but op2's connection was lost.
-    let history = Script::new(2)
+    let case = issue_1466_case();
+    let history = Script::new(&case)
         .step(1, "record token", 1)
         .step(2, "update password hash", 1)
         .step(2, "record all tokens", 1)
@@ -466,17 +514,27 @@ fn an_indeterminate_history_is_never_judged() {
             2,
             OperationResult::Indeterminate("connection lost: reset".into()),
         )
-        .ends_with(&[RowKey::User(U1)], &[(T1, 1), (T1, 2)]);
-    assert!(judge(&issue_1466_case(), &history).is_clean());
+        .ends_with(&rows("u1"), &[("t1", 1), ("t1", 2)]);
+    // Not even a serial run that explains nothing gets it judged.
+    let unexplained = serial(
+        &[0, 1],
+        &[
+            "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED",
+            "404 USER_NOT_FOUND",
+        ],
+        &[],
+    );
+    assert!(judge(&case, &history, &[unexplained]).is_clean());
 }
 
 #[test]
 fn verdicts_print_one_violation_per_line_and_serialize_by_name() {
-    let history = password_change_first()
+    let case = issue_1466_case();
+    let history = password_change_first(&case)
         .step(1, "record token", 0)
         .finish(1, "500 expected exactly one recorded refresh token")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 2), (T1, 2)]);
-    let verdict = judge(&issue_1466_case(), &history);
+        .ends_with(&rows("u1"), &[("t1", 2), ("t1", 2)]);
+    let verdict = judge(&case, &history, &[password_change_then_sign_out()]);
     let text = verdict.to_string();
     let lines: Vec<&str> = text.lines().map(|l| l.split(':').next().unwrap()).collect();
     assert_eq!(
@@ -491,15 +549,17 @@ fn verdicts_print_one_violation_per_line_and_serialize_by_name() {
     assert_eq!(json["invariant"], "no-server-error");
     assert_eq!(json["anomaly"], "A");
     assert_eq!(json["operations"], serde_json::json!([1]));
-    assert_eq!(Anomaly::A.title(), "A: 0 rows recorded → 500 (#1466)");
-    let titles: Vec<&str> = Anomaly::ALL.iter().map(|a| a.title()).collect();
+    assert_eq!(letter("A").title(), "A: 0 rows recorded → 500 (#1466)");
+    let all = Anomaly::all(&common::stack());
+    let titles: Vec<&str> = all.iter().map(|a| a.title()).collect();
     assert_eq!(
-        titles[1..],
+        titles,
         [
+            "A: 0 rows recorded → 500 (#1466)",
             "B: duplicate tombstone",
             "C: missing tombstone",
             "D: tombstone for a live row",
-            "E: other 500"
+            "E: server error"
         ]
     );
 }

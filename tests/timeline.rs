@@ -1,26 +1,39 @@
 //! The timeline picture on hand-written histories, told as the engine would
-//! record them: what a person must be able to see in it. No database.
+//! record them, with the oracle's verdict on each: what a person must be able
+//! to see in it. No database.
 //!
 //! Set `TIMELINE_DUMP=DIR` to write every picture drawn here into DIR, to
 //! look at them (`rsvg-convert DIR/x.svg -o x.png`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use tombstone_harness::case::Case;
-use tombstone_harness::db::{Snapshot, StepReply, TombstoneRow};
-use tombstone_harness::history::{Event, EventKind, History, OperationResult, Statement};
-use tombstone_harness::implementation::Outcome;
-use tombstone_harness::operation::{Action, OperationId};
-use tombstone_harness::oracle::{Anomaly, Invariant, Verdict, Violation};
+use tombstone_harness::db::StepReply;
+use tombstone_harness::history::{
+    Event, EventKind, History, OperationResult, Snapshot, Statement, TombstoneRow,
+};
+use tombstone_harness::implementation::{Footprint, Implementation, Outcome};
+use tombstone_harness::operation::OperationId;
+use tombstone_harness::oracle::{self, Invariant, Verdict};
 use tombstone_harness::schedule::{Schedule, SessionId};
 use tombstone_harness::timeline;
-use tombstone_harness::world::{RowKey, Team, TeamId, TokenId, User, UserId, World};
+use tombstone_harness::world::{RowKey, parse_label};
 
-const U1: UserId = UserId(1);
-const T1: RowKey = RowKey::Token(TokenId(1));
+/// Rows by label, separated by spaces: `rows("u1 t1")`.
+fn rows(labels: &str) -> Vec<RowKey> {
+    let system = common::stack();
+    labels
+        .split_whitespace()
+        .map(|label| parse_label(&system, label).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
 
 /// A history written as a script: `choose` starts a choice, and every
 /// statement sent or answered after it happens during that choice.
 struct Story {
+    implementation: Implementation,
+    kinds: Vec<String>,
     choices: Vec<SessionId>,
     events: Vec<Event>,
     steps: BTreeMap<u16, usize>,
@@ -29,13 +42,19 @@ struct Story {
 }
 
 impl Story {
-    fn new(operations: usize) -> Story {
+    fn new(case: &Case) -> Story {
         Story {
+            implementation: common::implementation("stack-auth-post-1466"),
+            kinds: case
+                .operations
+                .iter()
+                .map(|o| o.action.kind.clone())
+                .collect(),
             choices: Vec::new(),
             events: Vec::new(),
             steps: BTreeMap::new(),
             last_sent: BTreeMap::new(),
-            results: vec![None; operations],
+            results: vec![None; case.operations.len()],
         }
     }
 
@@ -60,12 +79,27 @@ impl Story {
         self.event(session, EventKind::Sent(statement))
     }
 
-    /// Sends the session's next step, named `name`; it has no reply yet.
-    fn sent(mut self, session: u16, name: &str) -> Story {
+    /// Sends the session's next step: the step named `name` of its
+    /// operation in Stack Auth's implementation. It has no reply yet.
+    fn sent(self, session: u16, name: &str) -> Story {
+        let kind = &self.kinds[session as usize - 1];
+        let footprint = self
+            .implementation
+            .script(kind)
+            .and_then(|script| script.steps.iter().find(|s| s.name == name))
+            .unwrap_or_else(|| panic!("{kind} has no step {name:?}"))
+            .footprint;
+        self.sent_sql(session, name, footprint)
+    }
+
+    /// Sends the session's next step, named `name`, whose SQL does
+    /// `footprint`: a step no shipped implementation has.
+    fn sent_sql(mut self, session: u16, name: &str, footprint: Footprint) -> Story {
         let index = self.steps.entry(session).or_default();
         let statement = Statement::Step {
             index: *index,
             name: name.to_string(),
+            footprint,
         };
         *index += 1;
         self.send(session, statement)
@@ -111,12 +145,13 @@ impl Story {
         self.event(session, EventKind::Finished(result))
     }
 
-    /// The history, ending with `live` rows and `tombstones` (row, writer op).
-    fn ends_with(self, live: &[RowKey], tombstones: &[(RowKey, u16)]) -> History {
+    /// The history, ending with `live` rows and `tombstones` (row label,
+    /// writer op).
+    fn ends_with(self, live: &str, tombstones: &[(&str, u16)]) -> History {
         let tombstones = tombstones
             .iter()
-            .map(|(row, writer)| TombstoneRow {
-                row: *row,
+            .map(|(label, writer)| TombstoneRow {
+                row: rows(label).remove(0),
                 writer: Some(OperationId(*writer)),
                 primary_key: serde_json::Value::Null,
                 data: None,
@@ -127,27 +162,56 @@ impl Story {
             events: self.events,
             results: self.results.into_iter().map(|r| r.unwrap()).collect(),
             snapshot: Snapshot {
-                live: live.iter().copied().collect(),
+                live: rows(live).into_iter().collect(),
                 tombstones,
             },
         }
     }
 }
 
+/// The oracle's verdict on a story (no serial runs: these stories are not
+/// about sequentially-explained), checked to be the one violation the story
+/// is about: `(invariant, anomaly, rows, operations, explanation)`. The
+/// steps it blames are what the timeline marks.
+fn judged(
+    case: &Case,
+    history: &History,
+    expected: (Invariant, &str, &str, &[u16], &str),
+) -> Verdict {
+    let verdict = oracle::judge(case, history, &[]);
+    let (invariant, anomaly, rows_expected, operations, explanation) = expected;
+    let got: Vec<_> = verdict
+        .violations
+        .iter()
+        .map(|v| {
+            (
+                v.invariant,
+                v.anomaly.as_ref().map(|a| a.name.clone()),
+                v.rows.clone(),
+                v.operations.clone(),
+                v.explanation.clone(),
+            )
+        })
+        .collect();
+    let wanted = vec![(
+        invariant,
+        Some(anomaly.to_string()),
+        rows(rows_expected),
+        operations.iter().map(|o| OperationId(*o)).collect(),
+        explanation.to_string(),
+    )];
+    assert_eq!(got, wanted, "verdict:\n{verdict}");
+    verdict
+}
+
 /// The #1466 race before the fix: the admin's bulk record and the
 /// sign-out's single record both see token t1, so it gets two tombstones.
 fn story_1466() -> (Case, History, Verdict) {
-    let case = Case::new(
-        World::one_user(1),
-        vec![
-            Action::SignOut {
-                user: U1,
-                token: TokenId(1),
-            },
-            Action::ChangePasswordAdmin { user: U1 },
-        ],
+    let case = common::case(
+        &common::one_user(1),
+        &["sign-out token=t1 user=u1", "change-password-admin user=u1"],
     );
-    let history = Story::new(2)
+    let history = Story::new(&case)
         .choose(2)
         .step(2, "update password hash", 1)
         .choose(2)
@@ -160,42 +224,30 @@ fn story_1466() -> (Case, History, Verdict) {
         .choose(1)
         .step(1, "delete token", 0)
         .finish(1, "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED")
-        .ends_with(&[RowKey::User(U1)], &[(T1, 2), (T1, 1)]);
-    let verdict = Verdict {
-        violations: vec![Violation {
-            invariant: Invariant::ExactlyOneTombstone,
-            anomaly: Some(Anomaly::B),
-            rows: vec![T1],
-            operations: vec![OperationId(1), OperationId(2)],
-            explanation: "token t1 has 2 tombstones: op2 'record all tokens' (choice 2) and op1 'record token' (choice 3)".into(),
-        }],
-    };
+        .ends_with("u1", &[("t1", 2), ("t1", 1)]);
+    let verdict = judged(
+        &case,
+        &history,
+        (
+            Invariant::ExactlyOneTombstone,
+            "B",
+            "t1",
+            &[1, 2],
+            "token t1 has 2 tombstones: op2 'record all tokens' (choice 2) and op1 'record token' (choice 3)",
+        ),
+    );
     (case, history, verdict)
 }
 
 /// Two deletes of user u2 after #1466: op2's record waits on op1's row lock,
 /// and once op1 commits finds no user to record, so it asserts: a 500 (E).
 fn story_two_user_deletes() -> (Case, History, Verdict) {
-    let world = World {
-        users: vec![
-            User {
-                id: U1,
-                tokens: vec![TokenId(1), TokenId(2)],
-            },
-            User {
-                id: UserId(2),
-                tokens: vec![TokenId(3)],
-            },
-        ],
-        teams: vec![Team {
-            id: TeamId(1),
-            members: vec![U1, UserId(2)],
-            invitations: Vec::new(),
-        }],
-    };
-    let delete_u2 = Action::DeleteUser { user: UserId(2) };
-    let case = Case::new(world, vec![delete_u2.clone(), delete_u2]);
-    let history = Story::new(2)
+    let delete_u2 = "delete-user user=u2";
+    let case = common::case(
+        "u1 u2 t1(u1) t2(u1) t3(u2) team1 m1(team1,u1) m2(team1,u2)",
+        &[delete_u2, delete_u2],
+    );
+    let history = Story::new(&case)
         .choose(1)
         .step(1, "find user", 1)
         .choose(1)
@@ -221,51 +273,44 @@ fn story_two_user_deletes() -> (Case, History, Verdict) {
         .rows(2, 0)
         .rollback(2)
         .finish(2, "500 expected exactly one recorded ProjectUser")
-        .ends_with(
-            &[
-                RowKey::User(U1),
-                RowKey::Token(TokenId(1)),
-                RowKey::Token(TokenId(2)),
-            ],
-            &[
-                (RowKey::User(UserId(2)), 1),
-                (RowKey::Member(TeamId(1), UserId(2)), 1),
-                (RowKey::Token(TokenId(3)), 1),
-            ],
-        );
-    let verdict = Verdict {
-        violations: vec![Violation {
-            invariant: Invariant::NoServerError,
-            anomaly: Some(Anomaly::E),
-            rows: vec![RowKey::User(UserId(2))],
-            operations: vec![OperationId(2)],
-            explanation: "op2 (delete-user u2) got 500 expected exactly one recorded ProjectUser after 'record user' (choice 9) recorded 0 rows".into(),
-        }],
-    };
+        .ends_with("u1 t1 t2 team1 m1", &[("u2", 1), ("m2", 1), ("t3", 1)]);
+    let verdict = judged(
+        &case,
+        &history,
+        (
+            Invariant::NoServerError,
+            "E",
+            "u2",
+            &[2],
+            "op2 (delete-user u2) got 500 expected exactly one recorded ProjectUser after 'record user' (choice 9) recorded 0 rows",
+        ),
+    );
     (case, history, verdict)
 }
 
 /// Two password changes that lock u1's tokens in opposite orders: each
 /// waits on the other, and the engine cancels s2's statement (40P01).
 fn story_deadlock() -> (Case, History, Verdict) {
-    let case = Case::new(
-        World::one_user(2),
-        vec![
-            Action::ChangePasswordAdmin { user: U1 },
-            Action::ChangePasswordAdmin { user: U1 },
-        ],
-    );
+    let change = "change-password-admin user=u1";
+    let case = common::case(&common::one_user(2), &[change, change]);
     let deadlock = StepReply::Error {
         sqlstate: "40P01".into(),
         message: "deadlock detected".into(),
     };
-    let history = Story::new(2)
+    let lock = |token: &str| {
+        let sql =
+            format!(r#"SELECT 1 FROM "ProjectUserRefreshToken" WHERE "id" = '{token}' FOR UPDATE"#);
+        Footprint::of_sql(&common::stack(), &sql)
+    };
+    let history = Story::new(&case)
         .choose(1)
         .begin(1)
-        .step(1, "lock token t1", 1)
+        .sent_sql(1, "lock token t1", lock("t1"))
+        .rows(1, 1)
         .choose(2)
         .begin(2)
-        .step(2, "lock token t2", 1)
+        .sent_sql(2, "lock token t2", lock("t2"))
+        .rows(2, 1)
         .choose(1)
         .sent(1, "record all tokens")
         .blocked_by(1, &[2])
@@ -287,19 +332,19 @@ fn story_deadlock() -> (Case, History, Verdict) {
         .choose(1)
         .commit(1)
         .finish(1, "200")
-        .ends_with(
-            &[RowKey::User(U1)],
-            &[(T1, 1), (RowKey::Token(TokenId(2)), 1)],
-        );
-    let verdict = Verdict {
-        violations: vec![Violation {
-            invariant: Invariant::NoServerError,
-            anomaly: Some(Anomaly::E),
-            rows: vec![RowKey::User(U1)],
-            operations: vec![OperationId(2)],
-            explanation: "op2 got a 500 after 'record all tokens' (choice 4) failed with 40P01 deadlock detected".into(),
-        }],
-    };
+        .ends_with("u1", &[("t1", 1), ("t2", 1)]);
+    let verdict = judged(
+        &case,
+        &history,
+        (
+            Invariant::NoServerError,
+            "E",
+            "u1",
+            &[2],
+            "op2 (change-password-admin u1) got 500 unmapped database error 40P01: deadlock detected \
+             after 'record all tokens' (choice 4) failed with 40P01 deadlock detected",
+        ),
+    );
     (case, history, verdict)
 }
 

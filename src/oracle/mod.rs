@@ -137,6 +137,8 @@ impl fmt::Display for Anomaly {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
     pub invariant: Invariant,
+    /// Serialized by name (`"A"`), as reports and counterexample files name it.
+    #[serde(serialize_with = "anomaly_name")]
     pub anomaly: Option<Anomaly>,
     pub rows: Vec<RowKey>,
     pub operations: Vec<OperationId>,
@@ -144,6 +146,16 @@ pub struct Violation {
     /// The completed steps it blames, found once by the oracle (the
     /// timeline marks them).
     pub blamed: Vec<Blame>,
+}
+
+fn anomaly_name<S: serde::Serializer>(
+    anomaly: &Option<Anomaly>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match anomaly {
+        Some(anomaly) => serializer.serialize_str(&anomaly.name),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// A completed step a violation blames: its index in the history's events

@@ -97,11 +97,12 @@ fn server_error(
     );
     let (anomaly, row) = match labelled {
         Some((label, row, taker)) => {
+            let anomaly = Anomaly::label(label);
             explanation.push_str(&format!(
                 ": {taker} had already recorded and removed {row}, and the single-row record found nothing ({})",
-                label.title
+                anomaly.title()
             ));
-            (Anomaly::label(label), row)
+            (anomaly, row)
         }
         None => (
             Anomaly::of(&case.system, "server-error"),
