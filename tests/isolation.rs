@@ -5,11 +5,8 @@ mod common;
 
 use std::sync::Arc;
 use tokio::sync::Barrier;
-use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Serial;
-use tombstone_harness::implementation::Implementation;
-use tombstone_harness::operation::Action;
-use tombstone_harness::world::{RowKey, TokenId, User, UserId, World};
+use tombstone_harness::world::parse_label;
 
 /// Two engines on two databases, forced to overlap by a barrier between each
 /// step of the exchange: each sees exactly its own world and tombstones.
@@ -18,26 +15,14 @@ async fn concurrent_tests_see_only_their_own_rows() {
     let barrier = Arc::new(Barrier::new(2));
     let run = |user: u16, barrier: Arc<Barrier>| async move {
         let (_database, mut engine) = common::engine().await;
-        let world = World {
-            users: vec![User {
-                id: UserId(user),
-                tokens: vec![TokenId(user)],
-            }],
-            teams: vec![],
-        };
-        let implementation = Implementation::load("stack-auth-post-1466").unwrap();
+        let world = format!("u{user} t{user}(u{user})");
+        let implementation = common::implementation("stack-auth-post-1466");
         let mut seen = Vec::new();
         for _ in 0..5 {
             barrier.wait().await;
-            let case = Case::new(
-                world.clone(),
-                vec![Action::SignOut {
-                    user: UserId(user),
-                    token: TokenId(user),
-                }],
-            );
+            let case = common::case(&world, &[&format!("sign-out token=t{user} user=u{user}")]);
             let history = engine
-                .run(&case, &implementation, &mut Serial)
+                .run(&case, &implementation, &mut Serial::default())
                 .await
                 .unwrap();
             seen.push((
@@ -46,7 +31,7 @@ async fn concurrent_tests_see_only_their_own_rows() {
                     .snapshot
                     .tombstones
                     .iter()
-                    .map(|t| t.row)
+                    .map(|t| t.row.clone())
                     .collect::<Vec<_>>(),
             ));
         }
@@ -56,13 +41,13 @@ async fn concurrent_tests_see_only_their_own_rows() {
         tokio::spawn(run(1, barrier.clone())),
         tokio::spawn(run(2, barrier))
     );
+    let system = common::stack();
     for (user, seen) in [a.unwrap(), b.unwrap()] {
+        let user_row = parse_label(&system, &format!("u{user}")).unwrap();
+        let token_row = parse_label(&system, &format!("t{user}")).unwrap();
         for (live, tombstones) in seen {
-            assert_eq!(
-                live.into_iter().collect::<Vec<_>>(),
-                vec![RowKey::User(UserId(user))]
-            );
-            assert_eq!(tombstones, vec![RowKey::Token(TokenId(user))]);
+            assert_eq!(live.into_iter().collect::<Vec<_>>(), vec![user_row.clone()]);
+            assert_eq!(tombstones, vec![token_row.clone()]);
         }
     }
 }

@@ -6,17 +6,16 @@ mod common;
 use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Serial;
 use tombstone_harness::history::History;
-use tombstone_harness::implementation::Implementation;
 use tombstone_harness::operation::{Action, OperationId};
 use tombstone_harness::table::{solo_actions, solo_rows, standard_world};
-use tombstone_harness::world::{InvitationId, RowKey, TeamId, TokenId, UserId, World};
+use tombstone_harness::world::{World, parse_label};
 
 const IMPLEMENTATIONS: [&str; 3] = ["stack-auth-pre-1466", "stack-auth-post-1466", "atomic"];
 
 /// The outcome, the rows deleted and the tombstones written, as one line.
 fn summary(world: &World, history: &History) -> String {
     let deleted: Vec<String> = world
-        .rows()
+        .keys()
         .into_iter()
         .filter(|r| !history.snapshot.live.contains(r))
         .map(|r| r.to_string())
@@ -38,43 +37,47 @@ fn summary(world: &World, history: &History) -> String {
 /// What each operation does alone on the standard world, the same for all
 /// three implementations except where the table says otherwise.
 fn expected(implementation: &str, action: &Action) -> &'static str {
-    match (implementation, action) {
-        (_, Action::SignIn { .. }) => "200 | deleted:  | tombstones: ",
-        (_, Action::SignOut { .. }) => "200 | deleted: token t1 | tombstones: token t1",
-        (_, Action::DeleteSession { .. }) => "200 | deleted: token t2 | tombstones: token t2",
-        (_, Action::ChangePassword { .. }) => "200 | deleted: token t2 | tombstones: token t2",
-        (_, Action::ChangePasswordAdmin { .. }) => {
+    match (implementation, action.kind.as_str()) {
+        (_, "sign-in") => "200 | deleted:  | tombstones: ",
+        (_, "sign-out") => "200 | deleted: token t1 | tombstones: token t1",
+        (_, "delete-session") => "200 | deleted: token t2 | tombstones: token t2",
+        (_, "change-password") => "200 | deleted: token t2 | tombstones: token t2",
+        (_, "change-password-admin") => {
             "200 | deleted: token t1, token t2 | tombstones: token t1, token t2"
         }
-        ("atomic", Action::DeleteUser { .. }) => {
-            "200 | deleted: user u1, token t1, token t2, member u1 of team1 | tombstones: token t1, token t2, member u1 of team1, user u1"
+        ("atomic", "delete-user") => {
+            "200 | deleted: user u1, token t1, token t2, member m1 | tombstones: token t1, token t2, member m1, user u1"
         }
-        (_, Action::DeleteUser { .. }) => {
-            "200 | deleted: user u1, token t1, token t2, member u1 of team1 | tombstones: user u1, member u1 of team1, token t1, token t2"
+        (_, "delete-user") => {
+            "200 | deleted: user u1, token t1, token t2, member m1 | tombstones: user u1, member m1, token t1, token t2"
         }
-        (_, Action::RevokeInvitation { .. }) => {
-            "200 | deleted: invitation inv1 | tombstones: invitation inv1"
-        }
+        (_, "revoke-invitation") => "200 | deleted: invitation inv1 | tombstones: invitation inv1",
         // Stack Auth's team delete records invitations but never deletes them
         // (anomaly D, already visible without any concurrency).
-        ("atomic", Action::DeleteTeam { .. }) => {
-            "200 | deleted: team1, member u1 of team1, member u2 of team1, invitation inv1 | tombstones: member u1 of team1, member u2 of team1, invitation inv1, team1"
+        ("atomic", "delete-team") => {
+            "200 | deleted: team team1, member m1, member m2, invitation inv1 | tombstones: member m1, member m2, invitation inv1, team team1"
         }
-        (_, Action::DeleteTeam { .. }) => {
-            "200 | deleted: team1, member u1 of team1, member u2 of team1 | tombstones: member u1 of team1, member u2 of team1, invitation inv1, team1"
+        (_, "delete-team") => {
+            "200 | deleted: team team1, member m1, member m2 | tombstones: member m1, member m2, invitation inv1, team team1"
         }
+        (_, other) => panic!("stack-auth has no operation {other}"),
     }
 }
 
 #[tokio::test]
 async fn every_operation_alone_gives_its_outcome_and_exact_tombstones() {
     let (_database, mut engine) = common::engine().await;
-    let world = standard_world();
+    let system = common::stack();
+    let world = standard_world(&system);
+    let actions = solo_actions(&system, &world);
+    // One action of each of Stack Auth's eight operations.
+    assert_eq!(actions.len(), 8, "{actions:?}");
     for name in IMPLEMENTATIONS {
-        let implementation = Implementation::load(name).unwrap();
-        let rows = solo_rows(&mut engine, &implementation, &world, &solo_actions())
+        let implementation = common::implementation(name);
+        let rows = solo_rows(&mut engine, &system, &implementation, &world, &actions)
             .await
             .unwrap();
+        assert_eq!(rows.len(), actions.len(), "{name}");
         for row in rows {
             let got = summary(&world, &row.history);
             assert_eq!(got, expected(name, &row.action), "{name}: {}", row.action);
@@ -93,27 +96,25 @@ async fn every_operation_alone_gives_its_outcome_and_exact_tombstones() {
 #[tokio::test]
 async fn a_tombstone_carries_the_deleted_rows_key_and_data() {
     let (_database, mut engine) = common::engine().await;
-    let implementation = Implementation::load("stack-auth-post-1466").unwrap();
-    let case = Case::new(
-        World::one_user(1),
-        vec![Action::SignOut {
-            user: UserId(1),
-            token: TokenId(1),
-        }],
-    );
+    let system = common::stack();
+    let implementation = common::implementation("stack-auth-post-1466");
+    let case = common::case(&common::one_user(1), &["sign-out token=t1 user=u1"]);
     let history = engine
-        .run(&case, &implementation, &mut Serial)
+        .run(&case, &implementation, &mut Serial::default())
         .await
         .unwrap();
     let [tombstone] = history.snapshot.tombstones.as_slice() else {
         panic!("{:?}", history.snapshot)
     };
-    assert_eq!(tombstone.row, RowKey::Token(TokenId(1)));
-    let token = TokenId(1).uuid().to_string();
+    let t1 = parse_label(&system, "t1").unwrap();
+    let u1 = parse_label(&system, "u1").unwrap();
+    assert_eq!(tombstone.row, t1);
+    let token = system.identity(&t1).unwrap().as_text();
+    let user = system.identity(&u1).unwrap().as_text();
     assert_eq!(tombstone.primary_key["id"], token.as_str());
     let data = tombstone.data.as_ref().expect("the deleted row's data");
     assert_eq!(data["id"], token.as_str());
-    assert_eq!(data["projectUserId"], UserId(1).uuid().to_string().as_str());
+    assert_eq!(data["projectUserId"], user.as_str());
     assert_eq!(data["refreshToken"], token.as_str());
 }
 
@@ -122,11 +123,10 @@ async fn a_tombstone_carries_the_deleted_rows_key_and_data() {
 #[tokio::test]
 async fn signing_out_twice() {
     let (_database, mut engine) = common::engine().await;
-    let sign_out = Action::SignOut {
-        user: UserId(1),
-        token: TokenId(1),
-    };
-    let case = Case::new(World::one_user(1), vec![sign_out.clone(), sign_out]);
+    let system = common::stack();
+    let sign_out = "sign-out token=t1 user=u1";
+    let case = common::case(&common::one_user(1), &[sign_out, sign_out]);
+    let t1 = parse_label(&system, "t1").unwrap();
     for (name, second) in [
         (
             "stack-auth-pre-1466",
@@ -138,9 +138,9 @@ async fn signing_out_twice() {
         ),
         ("atomic", "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"),
     ] {
-        let implementation = Implementation::load(name).unwrap();
+        let implementation = common::implementation(name);
         let history = engine
-            .run(&case, &implementation, &mut Serial)
+            .run(&case, &implementation, &mut Serial::default())
             .await
             .unwrap();
         assert_eq!(history.results[0].to_string(), "200", "{name}");
@@ -149,11 +149,11 @@ async fn signing_out_twice() {
             .snapshot
             .tombstones
             .iter()
-            .map(|t| (t.row, t.writer))
+            .map(|t| (t.row.clone(), t.writer))
             .collect();
         assert_eq!(
             tombstones,
-            vec![(RowKey::Token(TokenId(1)), Some(OperationId(1)))],
+            vec![(t1.clone(), Some(OperationId(1)))],
             "{name}"
         );
     }
@@ -164,12 +164,10 @@ async fn signing_out_twice() {
 #[tokio::test]
 async fn double_revoke_and_double_user_delete() {
     let (_database, mut engine) = common::engine().await;
-    let world = standard_world();
-    let revoke = Action::RevokeInvitation {
-        team: TeamId(1),
-        invitation: InvitationId(1),
-    };
-    let delete_user = Action::DeleteUser { user: UserId(2) };
+    let system = common::stack();
+    let world = standard_world(&system);
+    let revoke = Action::parse(&system, "revoke-invitation invitation=inv1 team=team1").unwrap();
+    let delete_user = Action::parse(&system, "delete-user user=u2").unwrap();
     for (name, revoke_again, delete_again) in [
         (
             "stack-auth-pre-1466",
@@ -183,8 +181,9 @@ async fn double_revoke_and_double_user_delete() {
         ),
         ("atomic", "404 INVITATION_NOT_FOUND", "404 USER_NOT_FOUND"),
     ] {
-        let implementation = Implementation::load(name).unwrap();
+        let implementation = common::implementation(name);
         let case = Case::new(
+            system.clone(),
             world.clone(),
             vec![
                 revoke.clone(),
@@ -194,7 +193,7 @@ async fn double_revoke_and_double_user_delete() {
             ],
         );
         let history = engine
-            .run(&case, &implementation, &mut Serial)
+            .run(&case, &implementation, &mut Serial::default())
             .await
             .unwrap();
         let results: Vec<String> = history.results.iter().map(ToString::to_string).collect();
@@ -209,15 +208,13 @@ async fn double_revoke_and_double_user_delete() {
 #[tokio::test]
 async fn refusing_to_delete_the_current_session_runs_no_statement() {
     let (_database, mut engine) = common::engine().await;
-    let implementation = Implementation::load("stack-auth-post-1466").unwrap();
-    let action = Action::DeleteSession {
-        user: UserId(1),
-        token: TokenId(1),
-        current: TokenId(1),
-    };
-    let case = Case::new(World::one_user(1), vec![action]);
+    let implementation = common::implementation("stack-auth-post-1466");
+    let case = common::case(
+        &common::one_user(1),
+        &["delete-session current_token=t1 user=u1 token=t1"],
+    );
     let history = engine
-        .run(&case, &implementation, &mut Serial)
+        .run(&case, &implementation, &mut Serial::default())
         .await
         .unwrap();
     assert_eq!(

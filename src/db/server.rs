@@ -336,7 +336,8 @@ impl Server {
         let n = self.next_database.fetch_add(1, Ordering::Relaxed);
         let name = format!("{NAME_PREFIX}{}_{n}", self.owner.run);
         let mut admin = self.admin_connection().await?;
-        self.create_marked(&mut admin, &name, Some(&template)).await?;
+        self.create_marked(&mut admin, &name, Some(&template))
+            .await?;
         let _ = admin.close().await;
         Ok(Database::new(name, self.admin.clone(), self.owner.mark()))
     }

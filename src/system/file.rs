@@ -593,7 +593,10 @@ fn operation(name: &str, raw: &RawOperation, system: &System) -> Result<Operatio
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        return Err("name: lower case letters, digits and - only".into());
+        return Err(
+            "field 'name' (the [operations.NAME] header): lower case letters, digits and - only"
+                .into(),
+        );
     }
     let mut parameters: Vec<ParameterSpec> = Vec::new();
     for (i, p) in raw.parameters.iter().enumerate() {
@@ -648,7 +651,7 @@ fn parameter(
         (Some(e), None, None) => ("row", e),
         (None, Some(e), None) => ("parent", e),
         (None, None, Some(e)) => ("new", e),
-        _ => return Err("give exactly one of 'row', 'parent' or 'new'".into()),
+        _ => return Err("field 'row', 'parent' or 'new': give exactly one of them".into()),
     };
     let entity = system
         .entity(entity_name)
@@ -731,9 +734,15 @@ fn labels(raw: &RawSystem, system: &System) -> Result<Vec<Label>, String> {
         }
         let rule = match &label.server_error_at_record {
             Some(r) => {
-                for name in r.operations.iter().chain(&r.recorded_by) {
-                    if !system.operations.contains_key(name) {
-                        return Err(at(format!("{} is not an operation", quoted(name))));
+                for (field, names) in [
+                    ("operations", &r.operations),
+                    ("recorded_by", &r.recorded_by),
+                ] {
+                    if let Some(name) = names.iter().find(|n| !system.operations.contains_key(*n)) {
+                        return Err(at(format!(
+                            "field 'server_error_at_record', field '{field}': {} is not an operation",
+                            quoted(name)
+                        )));
                     }
                 }
                 for name in &r.operations {
@@ -755,7 +764,7 @@ fn labels(raw: &RawSystem, system: &System) -> Result<Vec<Label>, String> {
                     recorded_by: r.recorded_by.clone(),
                 }
             }
-            None => return Err(at("give a rule (server_error_at_record)".into())),
+            None => return Err(at("field 'server_error_at_record': give a rule".into())),
         };
         labels.push(Label {
             name: label.name.clone(),
@@ -770,7 +779,7 @@ fn names(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Str
     for (anomaly, name) in raw {
         if !ANOMALIES.contains(&anomaly.as_str()) {
             return Err(format!(
-                "section 'names': {} is not one of the harness's anomalies ({})",
+                "section 'names', field {}: not one of the harness's anomalies ({})",
                 quoted(anomaly),
                 ANOMALIES.join(", ")
             ));
