@@ -2,7 +2,7 @@
 //! implementation alone (a table a person can check by eye), then a bounded
 //! exploration (a minute by default) ending in the findings table.
 
-use super::stress::{StressArgs, execute};
+use super::stress::{StressArgs, execute, report_failure};
 use super::{PgArgs, start_server};
 use anyhow::Context;
 use clap::Args;
@@ -18,7 +18,9 @@ pub struct RunArgs {
 
 pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let implementations = args.stress.target.load()?;
-    let server = start_server(pg).await?;
+    let server = start_server(pg)
+        .await
+        .map_err(|e| report_failure(&args.stress, e))?;
     let database = server.create_database().await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     let world = standard_world();

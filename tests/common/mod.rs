@@ -4,6 +4,8 @@
 //! processes never see each other's rows.
 #![allow(dead_code)]
 
+pub mod reports;
+
 use std::sync::{Arc, OnceLock};
 use tombstone_harness::db::{Database, PgOptions, Server};
 use tombstone_harness::engine::{Engine, Limits};
