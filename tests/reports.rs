@@ -140,34 +140,37 @@ fn merging_shards_with_different_implementations_keeps_all_of_them() {
 
 #[test]
 fn an_unreachable_server_writes_a_red_junit_and_a_report_saying_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let (json, xml) = (dir.path().join("r.json"), dir.path().join("r.xml"));
-    let output = harness(&[
-        "--pg",
-        "url",
-        "--pg-url",
-        "postgres://nobody@127.0.0.1:1/x",
-        "stress",
-        "--cases",
-        "5",
-        "--seed",
-        "4",
-        "--report",
-        json.to_str().unwrap(),
-        "--junit",
-        xml.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    let report = valid_report(&json);
-    assert_eq!(report["outcome"], "error");
-    assert_eq!(report["postgres"], serde_json::Value::Null);
-    let error = report["error"].as_str().unwrap();
-    assert!(
-        stderr.contains(error),
-        "the report says what stderr said: {error} / {stderr}"
-    );
-    let junit = Junit::read(&xml);
-    assert_eq!(junit.error_type(), Some("infrastructure"), "{}", junit.text);
-    junit.assert_described("4");
+    for command in ["stress", "run"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (json, xml) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+        let output = harness(&[
+            "--pg",
+            "url",
+            "--pg-url",
+            "postgres://nobody@127.0.0.1:1/x",
+            command,
+            "--cases",
+            "5",
+            "--seed",
+            "4",
+            "--report",
+            json.to_str().unwrap(),
+            "--junit",
+            xml.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        let report = valid_report(&json);
+        assert_eq!(report["outcome"], "error");
+        assert_eq!(report["postgres"], serde_json::Value::Null);
+        assert_eq!(report["seeds"], serde_json::json!([4]));
+        let error = report["error"].as_str().unwrap();
+        assert!(
+            stderr.contains(error),
+            "the report says what stderr said: {error} / {stderr}"
+        );
+        let junit = Junit::read(&xml);
+        assert_eq!(junit.error_type(), Some("infrastructure"), "{}", junit.text);
+        junit.assert_described("4");
+    }
 }

@@ -101,10 +101,21 @@ pub async fn run(pg: &PgArgs, args: &StressArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--jobs must be at least 1");
     }
     args.target.load()?;
+    let args = &args.seeded();
     let server = start_server(pg)
         .await
         .map_err(|e| report_failure(args, e))?;
     execute(&server, args, "stress").await
+}
+
+impl StressArgs {
+    /// With the seed chosen now, so a report of a run that failed to start
+    /// names the seed the run would have used.
+    pub fn seeded(&self) -> StressArgs {
+        let mut seeded = self.clone();
+        seeded.seed.get_or_insert_with(rand::random);
+        seeded
+    }
 }
 
 /// A run that could not start (e.g. no server) still leaves `--report` and
@@ -117,7 +128,7 @@ pub fn report_failure(args: &StressArgs, error: anyhow::Error) -> anyhow::Error 
         interrupted: false,
         error: Some(error_line(&error)),
         rss_start_kb: rss_kb(),
-        ..facts(args, args.seed.unwrap_or(0), &[])
+        ..facts(args, args.seed.unwrap_or_default(), &[])
     };
     let report = Report::new(facts, &Tally::default());
     match write_reports(&report, args) {
