@@ -257,7 +257,7 @@ fn stress_writes_json_and_junit_and_shards_merge() {
     }
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path("shard1.json")).unwrap()).unwrap();
-    assert_eq!(json["format"], "tombstone-harness report v1");
+    assert_eq!(json["format"], "tombstone-harness-report/2");
     assert_eq!(json["cases"], 25);
     assert_eq!(json["seeds"][0], 7);
     let findings = json["findings"].as_array().unwrap();

@@ -190,6 +190,7 @@ fn report(path: &Path) -> serde_json::Value {
 async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
     let args = [
         "--pg",
         "local",
@@ -204,6 +205,8 @@ async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race(
         "1s",
         "--report",
         out.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
@@ -218,16 +221,23 @@ async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race(
         stderr.contains("infrastructure problem, not a race"),
         "{stderr}"
     );
-    let report = report(&out);
+    let report = common::reports::valid_report(&out);
     assert!(
         report["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{report}"
     );
+    assert_eq!(report["outcome"], "error");
     assert_eq!(
         report["findings"],
         serde_json::json!([]),
         "atomic has no race; a cut-off case must not look like one"
     );
+    // The cases the lost server cut off are counted, as indeterminate.
+    assert!(report["indeterminate"].as_u64().unwrap() >= 1, "{report}");
+    let junit = common::reports::Junit::read(&junit);
+    assert_eq!(junit.error_type(), Some("infrastructure"), "{}", junit.text);
+    assert_eq!(junit.failures(), 0, "{}", junit.text);
+    junit.assert_described("1");
     assert!(
         common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",
@@ -276,6 +286,7 @@ async fn dropped_connections_are_reconnected_and_the_run_goes_on() {
 async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
     let args = [
         "--pg",
         "local",
@@ -286,6 +297,8 @@ async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
         "3",
         "--report",
         out.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
@@ -297,8 +310,12 @@ async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
     );
     let (code, stderr) = harness.wait();
     assert_eq!(code, Some(130), "{stderr}");
-    let report = report(&out);
+    let report = common::reports::valid_report(&out);
     assert_eq!(report["interrupted"], true);
+    assert_eq!(report["outcome"], "interrupted");
+    let junit = common::reports::Junit::read(&junit);
+    assert_eq!(junit.error_type(), Some("interrupted"), "{}", junit.text);
+    junit.assert_described("3");
     assert!(
         common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",

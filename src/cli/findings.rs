@@ -14,15 +14,14 @@ pub fn print_findings(report: &Report) {
         "\nfindings (cases per implementation and anomaly; serial = no serial order explains it):"
     );
     let width = report
-        .implementations
-        .iter()
+        .implementation_names()
         .map(String::len)
         .max()
         .unwrap_or(14)
         .max(14);
     let header: Vec<String> = columns.iter().map(|c| format!("{c:>7}")).collect();
     println!("{:<width$} {}", "implementation", header.join(""));
-    for implementation in &report.implementations {
+    for implementation in report.implementation_names() {
         let cells: Vec<String> = columns
             .iter()
             .map(|column| {

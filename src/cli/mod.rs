@@ -2,6 +2,7 @@
 
 mod explore;
 mod findings;
+mod progress;
 mod replay;
 mod report;
 mod run;
@@ -174,22 +175,29 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // One line: the chain of contexts, outermost first.
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!(
-                "error: {}",
-                tombstone_harness::text::one_line(&chain.join(": "))
-            );
+            eprintln!("error: {}", error_line(&e));
             EXIT_ERROR
         }
     }
 }
 
+/// One line: the chain of contexts, outermost first.
+pub fn error_line(error: &anyhow::Error) -> String {
+    let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+    tombstone_harness::text::one_line(&chain.join(": "))
+}
+
+/// `RUST_LOG` output on stderr: coloured only on a terminal, and never when
+/// `NO_COLOR` is set to anything (no-color.org), so pipes and CI logs get
+/// plain text.
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .try_init();
 }

@@ -2,12 +2,14 @@
 //! implementation alone (a table a person can check by eye), then a bounded
 //! exploration (a minute by default) ending in the findings table.
 
-use super::stress::{StressArgs, execute};
+use super::stress::{StressArgs, execute, report_failure};
 use super::{PgArgs, start_server};
 use anyhow::Context;
 use clap::Args;
 use std::time::Duration;
+use tombstone_harness::db::Server;
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
 use tombstone_harness::table::{render, solo_actions, solo_rows, standard_world};
 
 #[derive(Args)]
@@ -18,13 +20,28 @@ pub struct RunArgs {
 
 pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let implementations = args.stress.target.load()?;
-    let server = start_server(pg).await?;
+    let mut stress = args.stress.seeded();
+    if stress.duration.is_none() && stress.cases.is_none() {
+        stress.duration = Some(Duration::from_secs(60));
+    }
+    // Whatever stops `run` before its exploration, CI still gets reports.
+    let server = start_server(pg)
+        .await
+        .map_err(|e| report_failure(&stress, e))?;
+    solo_table(&server, &implementations)
+        .await
+        .map_err(|e| report_failure(&stress, e))?;
+    execute(&server, &stress, "run").await
+}
+
+/// Every operation of every implementation alone, as a table.
+async fn solo_table(server: &Server, implementations: &[Implementation]) -> anyhow::Result<()> {
     let database = server.create_database().await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     let world = standard_world();
     println!("Each operation alone on the world {world}:\n");
     let mut rows = Vec::new();
-    for implementation in &implementations {
+    for implementation in implementations {
         let solo = solo_rows(&mut engine, implementation, &world, &solo_actions())
             .await
             .with_context(|| format!("running {}", implementation.name))?;
@@ -33,9 +50,5 @@ pub async fn run(pg: &PgArgs, args: &RunArgs) -> anyhow::Result<i32> {
     println!("{}", render(&rows));
     drop(engine);
     database.drop_database().await?;
-    let mut stress = args.stress.clone();
-    if stress.duration.is_none() && stress.cases.is_none() {
-        stress.duration = Some(Duration::from_secs(60));
-    }
-    execute(&server, &stress, "run").await
+    Ok(())
 }

@@ -163,12 +163,9 @@ pub async fn worker(
             match run_case(engine, implementation, isolation, config, progress, n).await {
                 Ok(()) => {}
                 Err(EngineError::Interrupted) => return Ok(()),
-                // The case that was cut off proves nothing and is not
-                // counted; the run goes on if the server comes back.
-                Err(EngineError::Db(lost)) => {
-                    reconnect(engine, config, progress, lost).await?;
-                    progress.tally.lock().expect("tally lock").indeterminate += 1;
-                }
+                // The case that was cut off was counted indeterminate; the
+                // run goes on if the server comes back.
+                Err(EngineError::Db(lost)) => reconnect(engine, config, progress, lost).await?,
                 Err(other) => return Err(other),
             }
         }
@@ -223,16 +220,26 @@ async fn run_case(
         .current()
         .resolve();
     let history = if free {
-        engine.run_free(&case, implementation).await?
+        engine.run_free(&case, implementation).await
     } else {
         engine
             .run(&case, implementation, &mut Preference::new(preferences))
-            .await?
+            .await
     };
+    let history = history.inspect_err(|error| {
+        if matches!(error, EngineError::Db(_) | EngineError::Interrupted) {
+            progress
+                .tally
+                .lock()
+                .expect("tally lock")
+                .record_cut_off(free);
+        }
+    })?;
     let verdict = oracle::judge(&case, &history);
     let new_kinds = {
+        let elapsed = progress.started.elapsed();
         let mut tally = progress.tally.lock().expect("tally lock");
-        tally.record(&implementation.name, free, &history, &verdict)
+        tally.record(&implementation.name, free, &history, &verdict, elapsed)
     };
     for key in new_kinds {
         let target = Target::Only(key.invariant, key.anomaly);

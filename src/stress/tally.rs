@@ -20,6 +20,8 @@ pub struct Finding {
     /// Cases (not violations) that showed it.
     pub count: u64,
     pub first_case_number: Option<u64>,
+    /// Wall time from the start of the run to the first case that showed it.
+    pub first_found_after: Option<std::time::Duration>,
     pub found_free_running: bool,
     pub example: Option<Counterexample>,
     pub explanation: Option<String>,
@@ -50,12 +52,9 @@ impl Tally {
         free: bool,
         history: &History,
         verdict: &Verdict,
+        elapsed: std::time::Duration,
     ) -> Vec<FindingKey> {
-        if free {
-            self.free_runs += 1;
-        } else {
-            self.scheduled_runs += 1;
-        }
+        self.count_run(free);
         self.statements += history.schedule.choices.len() as u64;
         if history.is_indeterminate() {
             self.indeterminate += 1;
@@ -76,11 +75,27 @@ impl Tally {
             finding.count += 1;
             if finding.count == 1 {
                 finding.found_free_running = free;
+                finding.first_found_after = Some(elapsed);
                 finding.explanation = Some(violation.explanation.clone());
                 new.push(key);
             }
         }
         new
+    }
+
+    /// A run cut off by a lost server or Ctrl-C: it proves nothing either
+    /// way, so it is indeterminate (never silently uncounted).
+    pub fn record_cut_off(&mut self, free: bool) {
+        self.count_run(free);
+        self.indeterminate += 1;
+    }
+
+    fn count_run(&mut self, free: bool) {
+        if free {
+            self.free_runs += 1;
+        } else {
+            self.scheduled_runs += 1;
+        }
     }
 
     pub fn set_example(
