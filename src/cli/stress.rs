@@ -57,28 +57,26 @@ pub struct StressArgs {
     pub save_dir: PathBuf,
 }
 
+/// `90s`, `10m`, `1h 30m`, `1.5h` (humantime's units); a bare number is
+/// seconds, as it always was here.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(text.len()),
-    );
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{} is not a duration (e.g. 90s, 10m, 1h)", quoted(text)))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{} is not a duration (e.g. 90s, 10m, 1h)",
-                quoted(text)
-            ));
-        }
+    let seconds;
+    let spelled = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        seconds = format!("{text}s");
+        &seconds
+    } else {
+        text
     };
-    Ok(Duration::from_secs_f64(seconds))
+    humantime::parse_duration(spelled).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => {
+            format!("{} is too long a duration to represent", quoted(text))
+        }
+        other => format!(
+            "{} is not a duration (e.g. 90s, 10m, 1h): {other}",
+            quoted(text)
+        ),
+    })
 }
 
 pub async fn run(pg: &PgArgs, args: &StressArgs) -> anyhow::Result<i32> {
@@ -289,6 +287,37 @@ fn show_progress<'p>(
         }
         if let Some(bar) = bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units_or_as_bare_seconds() {
+        let ok = |text| parse_duration(text).unwrap();
+        assert_eq!(ok("90s"), Duration::from_secs(90));
+        assert_eq!(ok("90"), Duration::from_secs(90));
+        assert_eq!(ok("10m"), Duration::from_secs(600));
+        assert_eq!(ok("1h 30m"), Duration::from_secs(5400));
+        assert_eq!(ok("1.5h"), Duration::from_secs(5400));
+        assert_eq!(ok("250ms"), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn bad_and_overflowing_durations_are_one_line_errors() {
+        let err = |text| parse_duration(text).unwrap_err();
+        assert!(err("soon").contains("is not a duration"), "{}", err("soon"));
+        assert!(err("").contains("is not a duration"));
+        assert!(err("5 fortnights").contains("is not a duration"));
+        let overflow = err("99999999999999999999h");
+        assert!(overflow.contains("too long a duration"), "{overflow}");
+        assert!(err("99999999999999999999").contains("too long a duration"));
+        for text in ["soon", "99999999999999999999h", "1\nfortnight"] {
+            assert!(!err(text).contains('\n'), "{}", err(text));
         }
     }
 }
