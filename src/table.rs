@@ -155,7 +155,10 @@ pub fn text_table<R: IntoIterator<Item = String>>(
 
 /// The table's lines without trailing blanks, each ending in a newline.
 pub fn to_text(table: &comfy_table::Table) -> String {
-    table.lines().map(|l| l.trim_end().to_string() + "\n").collect()
+    table
+        .lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect()
 }
 
 #[cfg(test)]
@@ -176,10 +179,21 @@ mod tests {
     fn a_wide_cell_keeps_the_table_aligned() {
         let wide = "an-implementation-with-a-very-long-name-".repeat(6);
         let rows = vec![
-            vec!["atomic".to_string(), "sign-out u1 from t1".into(), "200".into()],
-            vec![wide.clone(), "delete user u1".into(), "404 USER_NOT_FOUND".into()],
+            vec![
+                "atomic".to_string(),
+                "sign-out u1 from t1".into(),
+                "200".into(),
+            ],
+            vec![
+                wide.clone(),
+                "delete user u1".into(),
+                "404 USER_NOT_FOUND".into(),
+            ],
         ];
-        let text = to_text(&text_table(&["implementation", "operation", "outcome"], rows));
+        let text = to_text(&text_table(
+            &["implementation", "operation", "outcome"],
+            rows,
+        ));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");
         assert!(lines[0].starts_with("implementation ") && lines[3].starts_with(&wide));

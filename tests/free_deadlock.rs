@@ -67,8 +67,9 @@ fn deadlock_findings(dir: &std::path::Path) -> Vec<serde_json::Value> {
 
 fn check_finds_the_deadlock_and_ends(mode: &str) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
-    let output = stress(mode, dir.path())
-        .unwrap_or_else(|| panic!("stress --mode {mode} --duration 10s still ran after {HANG_GUARD:?}"));
+    let output = stress(mode, dir.path()).unwrap_or_else(|| {
+        panic!("stress --mode {mode} --duration 10s still ran after {HANG_GUARD:?}")
+    });
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stderr}\n{stdout}");

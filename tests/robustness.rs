@@ -47,7 +47,11 @@ fn config(cases: u32) -> Config {
 fn assert_one_line_error(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "not one line: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
     assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
 }
 
@@ -84,12 +88,16 @@ fn nine_operations_are_refused_when_a_file_is_loaded() {
     let text = with_operations(scenario, 9).to_string();
     let err = Scenario::parse("nine.json", &text).unwrap_err().to_string();
     assert!(
-        err.starts_with("nine.json: not a scenario: a case has at most 8 operations, this one has 9"),
+        err.starts_with(
+            "nine.json: not a scenario: a case has at most 8 operations, this one has 9"
+        ),
         "{err}"
     );
     let (_, shipped) = &shipped_counterexamples()[0];
     let text = with_operations(serde_json::from_str(shipped).unwrap(), 9).to_string();
-    let err = Counterexample::parse("nine.json", &text).unwrap_err().to_string();
+    let err = Counterexample::parse("nine.json", &text)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("nine.json: not a counterexample: a case has at most 8 operations"),
         "{err}"
@@ -228,7 +236,10 @@ fn apply(value: &mut Value, mutation: &Mutation) {
             }
         }
         Mutation::Operations(count) => {
-            if value["case"]["operations"].as_array().is_some_and(|o| !o.is_empty()) {
+            if value["case"]["operations"]
+                .as_array()
+                .is_some_and(|o| !o.is_empty())
+            {
                 *value = with_operations(value.clone(), *count);
             }
         }
@@ -322,14 +333,20 @@ fn mutated_counterexamples_load_and_replay_or_are_refused_in_one_line() {
             Ok(())
         })
         .unwrap();
-    assert!(replayed.get() > 0, "no mutant was replayed: the property tests nothing");
+    assert!(
+        replayed.get() > 0,
+        "no mutant was replayed: the property tests nothing"
+    );
 }
 
 /// The subcommands with their own flags (not `--pg`: a fuzzed `--pg local`
 /// would start a cluster; the closed URL is given first instead).
 const SUBCOMMANDS: [(&[&str], &[&str]); 6] = [
     (&["run"], &["--cases", "--seed", "--save-dir", "--duration"]),
-    (&["explore"], &["--schedule", "--save", "--prune", "--schedules-max"]),
+    (
+        &["explore"],
+        &["--schedule", "--save", "--prune", "--schedules-max"],
+    ),
     (&["replay"], &["--check-determinism"]),
     (
         &["stress"],

@@ -84,7 +84,9 @@ impl Session {
         if self.deadlock_timeout_ms == milliseconds {
             return Ok(());
         }
-        if let StepReply::Lost(why) = self.execute(&deadlock_setting(milliseconds), Vec::new()).await
+        if let StepReply::Lost(why) = self
+            .execute(&deadlock_setting(milliseconds), Vec::new())
+            .await
         {
             return Err(DbError::Connection(format!(
                 "setting deadlock_timeout: {why}"

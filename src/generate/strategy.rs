@@ -48,9 +48,13 @@ pub struct Bounds {
 /// Bounds that cannot generate a case, named by field.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BoundsError {
-    #[error("bounds: users_max must be 1 to {USERS_MAX}, not {0} (team membership is a bit per user in a u8)")]
+    #[error(
+        "bounds: users_max must be 1 to {USERS_MAX}, not {0} (team membership is a bit per user in a u8)"
+    )]
     Users(usize),
-    #[error("bounds: operations_min must be 1 to operations_max, and operations_max at most {OPERATIONS_MAX}; got {0}..={1}")]
+    #[error(
+        "bounds: operations_min must be 1 to operations_max, and operations_max at most {OPERATIONS_MAX}; got {0}..={1}"
+    )]
     Operations(usize, usize),
 }
 

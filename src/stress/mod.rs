@@ -159,7 +159,11 @@ pub async fn worker(
     progress: &Progress,
 ) -> Result<(), EngineError> {
     engine.set_stop(progress.stop.clone());
-    engine.set_deadline(config.duration.and_then(|d| progress.started.checked_add(d)));
+    engine.set_deadline(
+        config
+            .duration
+            .and_then(|d| progress.started.checked_add(d)),
+    );
     while let Some(n) = progress.take_case(config) {
         progress.tally.lock().expect("tally lock").cases += 1;
         for implementation in implementations {
