@@ -7,6 +7,11 @@ use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The most operations a case may have. The sequentially-explained oracle
+/// tries every serial order (8! = 40 320 model runs at most), so a file with
+/// more is refused when it is loaded, before anything connects.
+pub const OPERATIONS_MAX: usize = 8;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
@@ -32,6 +37,12 @@ impl Case {
         self.world.validate()?;
         if self.operations.is_empty() {
             return Err("a case needs at least one operation".into());
+        }
+        if self.operations.len() > OPERATIONS_MAX {
+            return Err(format!(
+                "a case has at most {OPERATIONS_MAX} operations, this one has {}",
+                self.operations.len()
+            ));
         }
         for (i, op) in self.operations.iter().enumerate() {
             if op.id != OperationId(i as u16 + 1) {

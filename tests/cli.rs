@@ -191,10 +191,21 @@ fn explore_prints_the_outcome_table_and_exits_one_on_violations() {
         ),
         "{stdout}"
     );
-    assert!(
-        stdout.contains(
-            "v1: 2 2 2 1 1 | 401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED; 200 | token t1 (op2) | clean"
-        ),
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("v1: 2 2 2 1 1 "))
+        .expect("the row of schedule v1: 2 2 2 1 1")
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        row,
+        [
+            "v1: 2 2 2 1 1",
+            "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED; 200",
+            "token t1 (op2)",
+            "clean"
+        ],
         "{stdout}"
     );
     let atomic = harness(

@@ -3,6 +3,7 @@
 
 use tombstone_harness::oracle::Anomaly;
 use tombstone_harness::report::Report;
+use tombstone_harness::table::{text_table, to_text};
 
 pub fn print_findings(report: &Report) {
     let columns: Vec<String> = Anomaly::ALL
@@ -13,40 +14,37 @@ pub fn print_findings(report: &Report) {
     println!(
         "\nfindings (cases per implementation and anomaly; serial = no serial order explains it):"
     );
-    let width = report
-        .implementation_names()
-        .map(String::len)
-        .max()
-        .unwrap_or(14)
-        .max(14);
-    let header: Vec<String> = columns.iter().map(|c| format!("{c:>7}")).collect();
-    println!("{:<width$} {}", "implementation", header.join(""));
-    for implementation in report.implementation_names() {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|column| {
-                let count: u64 = report
-                    .findings
-                    .iter()
-                    .filter(|f| &f.implementation == implementation)
-                    .filter(|f| {
-                        f.anomaly.as_deref() == Some(column)
-                            || (f.anomaly.is_none() && column == "serial")
-                    })
-                    .map(|f| f.count)
-                    .sum();
-                format!(
-                    "{:>7}",
-                    if count == 0 {
-                        "-".to_string()
-                    } else {
-                        count.to_string()
-                    }
-                )
-            })
-            .collect();
-        println!("{implementation:<width$} {}", cells.join(""));
+    let header: Vec<&str> = ["implementation"]
+        .into_iter()
+        .chain(columns.iter().map(String::as_str))
+        .collect();
+    let rows = report.implementation_names().map(|implementation| {
+        let counts = columns.iter().map(|column| {
+            let count: u64 = report
+                .findings
+                .iter()
+                .filter(|f| &f.implementation == implementation)
+                .filter(|f| {
+                    f.anomaly.as_deref() == Some(column)
+                        || (f.anomaly.is_none() && column == "serial")
+                })
+                .map(|f| f.count)
+                .sum();
+            if count == 0 {
+                "-".to_string()
+            } else {
+                count.to_string()
+            }
+        });
+        std::iter::once(implementation.clone())
+            .chain(counts)
+            .collect::<Vec<_>>()
+    });
+    let mut table = text_table(&header, rows);
+    for column in table.column_iter_mut().skip(1) {
+        column.set_cell_alignment(comfy_table::CellAlignment::Right);
     }
+    print!("{}", to_text(&table));
     for f in report
         .findings
         .iter()

@@ -69,28 +69,26 @@ pub struct StressArgs {
     pub progress_interval: Duration,
 }
 
+/// `90s`, `10m`, `1h 30m`, `1.5h` (humantime's units); a bare number is
+/// seconds, as it always was here.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(text.len()),
-    );
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{} is not a duration (e.g. 90s, 10m, 1h)", quoted(text)))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{} is not a duration (e.g. 90s, 10m, 1h)",
-                quoted(text)
-            ));
-        }
+    let seconds;
+    let spelled = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        seconds = format!("{text}s");
+        &seconds
+    } else {
+        text
     };
-    Ok(Duration::from_secs_f64(seconds))
+    humantime::parse_duration(spelled).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => {
+            format!("{} is too long a duration to represent", quoted(text))
+        }
+        other => format!(
+            "{} is not a duration (e.g. 90s, 10m, 1h): {other}",
+            quoted(text)
+        ),
+    })
 }
 
 pub async fn run(pg: &PgArgs, args: &StressArgs) -> anyhow::Result<i32> {

@@ -93,6 +93,8 @@ pub enum HuntError {
     Engine(#[from] EngineError),
     #[error("proptest aborted: {0}")]
     Aborted(String),
+    #[error(transparent)]
+    Bounds(#[from] super::strategy::BoundsError),
 }
 
 /// Runs a candidate under a (lenient) scripted schedule and judges it.
@@ -184,7 +186,7 @@ impl Hunt {
         target: Target,
     ) -> Result<Option<Found>, HuntError> {
         let kinds: Vec<OperationKind> = implementation.operations.keys().copied().collect();
-        let strategy = case_seed(self.bounds, &kinds);
+        let strategy = case_seed(self.bounds, &kinds)?;
         let config = Config {
             cases: self.cases,
             rng_seed: RngSeed::Fixed(self.seed),

@@ -6,7 +6,7 @@
 //! purpose, ones that are gone. Shrinking preferences towards 0 removes
 //! context switches (see `chooser::Preference`).
 
-use crate::case::Case;
+use crate::case::{Case, OPERATIONS_MAX};
 use crate::operation::{Action, OperationKind};
 use crate::world::{InvitationId, Team, TeamId, TokenId, User, UserId, World};
 use proptest::prelude::*;
@@ -43,6 +43,37 @@ pub struct Bounds {
     pub operations_min: usize,
     pub operations_max: usize,
     pub preferences_max: usize,
+}
+
+/// Bounds that cannot generate a case, named by field.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BoundsError {
+    #[error(
+        "bounds: users_max must be 1 to {USERS_MAX}, not {0} (team membership is a bit per user in a u8)"
+    )]
+    Users(usize),
+    #[error(
+        "bounds: operations_min must be 1 to operations_max, and operations_max at most {OPERATIONS_MAX}; got {0}..={1}"
+    )]
+    Operations(usize, usize),
+}
+
+/// Team membership is drawn as one bit per user of a `u8`.
+pub const USERS_MAX: usize = 8;
+
+impl Bounds {
+    /// Checks what generation relies on, so bad bounds are an error before
+    /// anything runs rather than a panic inside proptest or the oracles.
+    pub fn validate(&self) -> Result<(), BoundsError> {
+        if self.users_max == 0 || self.users_max > USERS_MAX {
+            return Err(BoundsError::Users(self.users_max));
+        }
+        let (min, max) = (self.operations_min, self.operations_max);
+        if min == 0 || min > max || max > OPERATIONS_MAX {
+            return Err(BoundsError::Operations(min, max));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Bounds {
@@ -122,8 +153,12 @@ fn operation_seed(kinds: &[OperationKind]) -> BoxedStrategy<OperationSeed> {
 }
 
 /// Cases with operations drawn from `kinds` (the ones the implementation has).
-pub fn case_seed(bounds: Bounds, kinds: &[OperationKind]) -> BoxedStrategy<CaseSeed> {
-    (
+pub fn case_seed(
+    bounds: Bounds,
+    kinds: &[OperationKind],
+) -> Result<BoxedStrategy<CaseSeed>, BoundsError> {
+    bounds.validate()?;
+    Ok((
         proptest::collection::vec(0..=bounds.tokens_per_user_max, 1..=bounds.users_max),
         proptest::collection::vec((0u8..8, 0u8..3), 0..=bounds.teams_max),
         proptest::collection::vec(
@@ -138,7 +173,7 @@ pub fn case_seed(bounds: Bounds, kinds: &[OperationKind]) -> BoxedStrategy<CaseS
             operations,
             preferences,
         })
-        .boxed()
+        .boxed())
 }
 
 impl CaseSeed {
@@ -168,7 +203,13 @@ impl CaseSeed {
                 members: users
                     .iter()
                     .enumerate()
-                    .filter(|(u, _)| members & (1 << u) != 0)
+                    // Users past the eighth are never members (bit i = user i).
+                    .filter(|(u, _)| {
+                        u32::try_from(*u)
+                            .ok()
+                            .and_then(|u| u32::from(*members).checked_shr(u))
+                            .is_some_and(|bits| bits & 1 != 0)
+                    })
                     .map(|(_, u)| u.id)
                     .collect(),
                 invitations: (0..*invitations)
@@ -296,7 +337,7 @@ mod tests {
     #[test]
     fn every_resolved_case_is_valid() {
         let mut runner = TestRunner::deterministic();
-        let strategy = case_seed(Bounds::default(), &OperationKind::ALL);
+        let strategy = case_seed(Bounds::default(), &OperationKind::ALL).unwrap();
         for _ in 0..500 {
             let seed = strategy.new_tree(&mut runner).unwrap().current();
             let (case, _) = seed.resolve();
@@ -314,5 +355,29 @@ mod tests {
             let unique: std::collections::BTreeSet<_> = ids.iter().collect();
             assert_eq!(unique.len(), ids.len(), "sign-ins reuse a token id: {case}");
         }
+    }
+
+    #[test]
+    fn bounds_that_cannot_generate_are_a_typed_error() {
+        let bounds = |users_max, operations_min, operations_max| Bounds {
+            users_max,
+            operations_min,
+            operations_max,
+            ..Bounds::default()
+        };
+        assert_eq!(Bounds::default().validate(), Ok(()));
+        assert_eq!(bounds(8, 1, 8).validate(), Ok(()));
+        assert_eq!(bounds(9, 2, 4).validate(), Err(BoundsError::Users(9)));
+        assert_eq!(bounds(0, 2, 4).validate(), Err(BoundsError::Users(0)));
+        assert_eq!(
+            bounds(3, 2, 9).validate(),
+            Err(BoundsError::Operations(2, 9))
+        );
+        assert_eq!(
+            bounds(3, 5, 4).validate(),
+            Err(BoundsError::Operations(5, 4))
+        );
+        let err = case_seed(bounds(9, 2, 4), &OperationKind::ALL).unwrap_err();
+        assert!(err.to_string().starts_with("bounds: users_max"), "{err}");
     }
 }

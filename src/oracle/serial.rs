@@ -9,7 +9,7 @@
 //! part of the intended behaviour's visible state), SQL or step names.
 
 use super::{Invariant, Violation};
-use crate::case::Case;
+use crate::case::{Case, OPERATIONS_MAX};
 use crate::history::{EventKind, History, OperationResult};
 use crate::implementation::Outcome;
 use crate::model::ModelState;
@@ -17,13 +17,11 @@ use crate::operation::OperationId;
 use crate::world::RowKey;
 use std::collections::BTreeSet;
 
-/// Orders are enumerated outright (8! = 40 320 model runs at most); cases
-/// have at most 5 operations, so more than this is a harness bug.
-pub const OPERATIONS_MAX: usize = 8;
-
 /// The invariant, stated once.
 pub fn sequentially_explained(case: &Case, history: &History) -> Vec<Violation> {
     let count = case.operations.len();
+    // Orders are enumerated outright; loading (`Case::validate`) and
+    // generation (`Bounds::validate`) refuse more, so this is a harness bug.
     assert!(
         count <= OPERATIONS_MAX,
         "harness bug: sequentially-explained enumerates orders of at most \

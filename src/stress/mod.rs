@@ -72,6 +72,7 @@ pub struct StressConfig {
     pub duration: Option<Duration>,
     pub cases_max: Option<u64>,
     pub mode: Mode,
+    /// Must pass `Bounds::validate`; the CLI always uses the default.
     pub bounds: Bounds,
     pub save_dir: Option<PathBuf>,
     pub shrink_iterations_max: u32,
@@ -105,6 +106,7 @@ pub fn draw(
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &case_seed_of(seed, n));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let tree = case_seed(bounds, kinds)
+        .expect("StressConfig.bounds must pass Bounds::validate (the CLI uses the default)")
         .new_tree(&mut runner)
         .expect("case strategies never reject");
     Box::new(tree)
@@ -157,6 +159,11 @@ pub async fn worker(
     progress: &Progress,
 ) -> Result<(), EngineError> {
     engine.set_stop(progress.stop.clone());
+    engine.set_deadline(
+        config
+            .duration
+            .and_then(|d| progress.started.checked_add(d)),
+    );
     while let Some(n) = progress.take_case(config) {
         progress.tally.lock().expect("tally lock").cases += 1;
         for implementation in implementations {
