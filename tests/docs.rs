@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap()
 }
 
 fn documents() -> Vec<PathBuf> {
@@ -33,7 +35,10 @@ fn relative_links(text: &str) -> Vec<String> {
         }
     }
     links.retain(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("://"));
-    links.iter().map(|l| l.split('#').next().unwrap().to_string()).collect()
+    links
+        .iter()
+        .map(|l| l.split('#').next().unwrap().to_string())
+        .collect()
 }
 
 fn broken(document: &Path) -> Vec<String> {
@@ -74,7 +79,10 @@ fn the_checker_catches_links_that_leave_the_repository() {
 #[test]
 fn the_readme_links_the_anomaly_definitions() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    assert!(readme.contains("](docs/anomalies.md)"), "README does not link docs/anomalies.md");
+    assert!(
+        readme.contains("](docs/anomalies.md)"),
+        "README does not link docs/anomalies.md"
+    );
     let anomalies = std::fs::read_to_string(root().join("docs/anomalies.md")).unwrap();
     for heading in ["## A:", "## B:", "## C:", "## D:", "## E:", "## `serial`"] {
         assert!(anomalies.contains(heading), "{heading} missing");
