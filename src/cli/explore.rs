@@ -87,7 +87,9 @@ pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
                 found |= !verdict.is_clean();
                 let replay = format!(
                     "tombstone-harness explore {} -i {} --isolation {level} --schedule '{}'",
-                    args.scenario, implementation.name, history.schedule
+                    args.scenario,
+                    implementation.reference(),
+                    history.schedule
                 );
                 println!(
                     "{}",
@@ -110,13 +112,7 @@ pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
             print!("{}", render_table(&explored));
             found |= violating > 0;
             if let Some(dir) = &args.save {
-                save_distinct(
-                    dir,
-                    &implementation.name,
-                    isolation,
-                    &scenario.case,
-                    &explored,
-                )?;
+                save_distinct(dir, implementation, isolation, &scenario.case, &explored)?;
             }
         }
     }
@@ -128,7 +124,7 @@ pub async fn run(pg: &PgArgs, args: &ExploreArgs) -> anyhow::Result<i32> {
 /// Saves the first schedule of each distinct set of violations.
 fn save_distinct(
     dir: &std::path::Path,
-    implementation: &str,
+    implementation: &Implementation,
     isolation: Option<Isolation>,
     case: &Case,
     explored: &[Explored],
@@ -142,7 +138,7 @@ fn save_distinct(
             .map(|v| format!("{}{:?}", v.invariant, v.anomaly))
             .collect();
         if seen.insert(key) {
-            let saved = Counterexample::new(
+            let saved = Counterexample::of(
                 implementation,
                 isolation,
                 case,

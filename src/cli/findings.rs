@@ -2,7 +2,8 @@
 //! counterexample of each kind.
 
 use tombstone_harness::oracle::Anomaly;
-use tombstone_harness::report::Report;
+use tombstone_harness::report::{Report, ReportFinding};
+use tombstone_harness::stress::REHUNT_SCHEDULES_MAX;
 use tombstone_harness::table::{text_table, to_text};
 
 pub fn print_findings(report: &Report) {
@@ -45,21 +46,29 @@ pub fn print_findings(report: &Report) {
         column.set_cell_alignment(comfy_table::CellAlignment::Right);
     }
     print!("{}", to_text(&table));
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.counterexample.is_some())
-    {
+    for f in &report.findings {
         let anomaly = f.anomaly.as_deref().unwrap_or("serial");
-        let note = if f.reproduced {
-            ""
-        } else {
-            " (shrunk example did not reproduce under a schedule)"
-        };
-        println!(
-            "  {} {anomaly}: {}{note}",
-            f.implementation,
-            f.replay.as_deref().unwrap_or("")
-        );
+        println!("  {} {anomaly}: {}", f.implementation, example_line(f));
+    }
+}
+
+/// A finding's replay command, or why it has none: each row links only to a
+/// counterexample that replays to a violation of its own kind.
+fn example_line(finding: &ReportFinding) -> String {
+    let case = finding
+        .first_case
+        .map(|c| format!("case {} of seed {}", c.case_number, c.seed))
+        .unwrap_or_else(|| "its first case".into());
+    match (&finding.replay, finding.reproduced) {
+        (Some(replay), true) => replay.clone(),
+        (None, true) => format!(
+            "reproduced by {case}, but the counterexample could not be saved (check --save-dir)"
+        ),
+        (_, false) if finding.found_free_running => format!(
+            "none reproduced: found free-running (real timing) in {case}; neither its shrunk case nor the first {REHUNT_SCHEDULES_MAX} schedules of it show it under the harness's schedules"
+        ),
+        (_, false) => format!(
+            "none reproduced: the shrunk {case} no longer shows it (report this as a harness bug)"
+        ),
     }
 }

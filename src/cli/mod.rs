@@ -2,6 +2,7 @@
 
 mod explore;
 mod findings;
+mod help;
 mod progress;
 mod replay;
 mod report;
@@ -22,7 +23,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 #[command(
     name = "tombstone-harness",
     version,
-    about = "Finds races in tombstone recorders on a real PostgreSQL"
+    about = "Finds races in tombstone recorders on a real PostgreSQL",
+    after_help = help::TOP
 )]
 struct Cli {
     #[command(flatten)]
@@ -32,6 +34,7 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
+#[command(next_help_heading = "PostgreSQL (every command)")]
 pub struct PgArgs {
     /// How to get PostgreSQL: auto = url if given, else container if Docker
     /// has the image, else a local throwaway cluster.
@@ -69,18 +72,37 @@ pub struct TargetArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The main job: every operation of every implementation alone, as a table.
+    /// The main job: every operation of every implementation alone, as a
+    /// table, then 60 s of exploration ending in a findings table.
+    #[command(after_help = help::RUN)]
     Run(run::RunArgs),
     /// Every schedule of a small scenario, as an outcome table.
+    #[command(after_help = help::EXPLORE)]
     Explore(explore::ExploreArgs),
     /// Re-run a saved counterexample and tell its story.
+    #[command(after_help = help::REPLAY)]
     Replay(replay::ReplayArgs),
     /// The nightly job: generated cases for a duration or count, with reports.
+    #[command(after_help = help::STRESS)]
     Stress(stress::StressArgs),
     /// Work with JSON reports (merge the reports of N shards).
+    #[command(
+        after_help = help::REPORT,
+        mut_subcommand("merge", |merge| merge.after_help(help::REPORT))
+    )]
     Report(report::ReportArgs),
     /// Draw a saved counterexample as an SVG swimlane picture.
+    #[command(after_help = help::TIMELINE)]
     Timeline(timeline::TimelineArgs),
+    /// Write shell completions to stdout.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions {
+        #[arg(value_enum)]
+        shell: help::Shell,
+    },
+    /// Write the man page (roff) to stdout.
+    #[command(after_help = help::MAN)]
+    Man,
 }
 
 impl PgArgs {
@@ -170,6 +192,8 @@ pub fn main() -> i32 {
             Command::Stress(args) => stress::run(&cli.pg, args).await,
             Command::Report(args) => report::run(args),
             Command::Timeline(args) => timeline::run(&cli.pg, args).await,
+            Command::Completions { shell } => help::completions(*shell),
+            Command::Man => help::man(),
         }
     });
     match result {

@@ -44,6 +44,8 @@ pub struct StressArgs {
     /// Parallel workers, each with its own database.
     #[arg(long, default_value_t = 2)]
     pub jobs: u32,
+    /// How each case runs: under the harness's schedules (replayable), at
+    /// real concurrency, or both.
     #[arg(long, value_enum, default_value = "mixed")]
     pub mode: Mode,
     /// Write the JSON report here.

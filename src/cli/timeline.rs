@@ -5,9 +5,8 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use tombstone_harness::chooser::Scripted;
-use tombstone_harness::counterexample::Counterexample;
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::implementation::{Implementation, Isolation};
+use tombstone_harness::implementation::Isolation;
 use tombstone_harness::{oracle, timeline};
 
 #[derive(Args)]
@@ -17,14 +16,15 @@ pub struct TimelineArgs {
     /// Where to write the SVG picture.
     #[arg(long)]
     svg: PathBuf,
+    /// Draw it against this implementation (a shipped name or a file) instead
+    /// of the one the counterexample recorded.
+    #[arg(long, short = 'i', value_name = "NAME|FILE")]
+    implementation: Option<String>,
 }
 
 pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
-    let counterexample = Counterexample::load(&args.file)?;
-    let mut implementation = Implementation::load(&counterexample.implementation)?;
-    if let Some(isolation) = counterexample.isolation {
-        implementation = implementation.with_isolation(isolation);
-    }
+    let (counterexample, implementation) =
+        super::replay::load(&args.file, args.implementation.as_deref())?;
     let server = start_server(pg).await?;
     let database = server.create_database().await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
@@ -36,7 +36,7 @@ pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
     let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
     let title = format!(
         "{} at {isolation} — {}",
-        counterexample.implementation,
+        implementation.name,
         args.file.display()
     );
     let picture = timeline::svg(&title, &counterexample.case, &history, &verdict);

@@ -94,6 +94,7 @@ pub(super) fn parse(text: &str) -> Result<Implementation, String> {
         name: raw.name,
         description: raw.description.trim().to_string(),
         source: text.to_string(),
+        file: None,
         operations,
     })
 }

@@ -54,7 +54,29 @@ pub struct Implementation {
     pub name: String,
     pub description: String,
     pub source: String,
+    /// Where it was read from, when it came from a file rather than the
+    /// shipped set: what a counterexample needs to find it again.
+    pub file: Option<ImplementationFile>,
     pub operations: BTreeMap<OperationKind, Script>,
+}
+
+/// An implementation file as it was when loaded: the path as given, the
+/// same made absolute, and the sha256 of its bytes (so a replay can tell
+/// that the file changed since a counterexample was saved).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImplementationFile {
+    pub path: String,
+    pub absolute: PathBuf,
+    pub sha256: String,
+}
+
+/// Lowercase hex of the sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What one operation does: its statements in order, where its transaction
@@ -111,7 +133,13 @@ impl Implementation {
             file: file.clone(),
             source,
         })?;
-        Implementation::parse(&file, &text)
+        let mut implementation = Implementation::parse(&file, &text)?;
+        implementation.file = Some(ImplementationFile {
+            path: file,
+            absolute: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            sha256: sha256_hex(text.as_bytes()),
+        });
+        Ok(implementation)
     }
 
     pub fn shipped() -> Vec<Implementation> {
@@ -126,6 +154,12 @@ impl Implementation {
             file: file.to_string(),
             message,
         })
+    }
+
+    /// What `--implementation` takes to load this one again: its file as
+    /// given, or its shipped name.
+    pub fn reference(&self) -> &str {
+        self.file.as_ref().map_or(&self.name, |f| &f.path)
     }
 
     pub fn script(&self, kind: OperationKind) -> Option<&Script> {

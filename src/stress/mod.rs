@@ -6,14 +6,15 @@
 //! Owns: case numbering and sharding of the seed space, the tally. Must not
 //! know: printing, progress bars, report formats (the CLI's).
 
+mod example;
 mod tally;
 
+pub use example::REHUNT_SCHEDULES_MAX;
 pub use tally::{Finding, FindingKey, Tally};
 
 use crate::chooser::Preference;
-use crate::counterexample::Counterexample;
 use crate::engine::{Engine, EngineError};
-use crate::generate::{Bounds, CaseSeed, Target, case_seed, shrink_tree};
+use crate::generate::{Bounds, CaseSeed, Target, case_seed};
 use crate::implementation::{Implementation, Isolation};
 use crate::operation::OperationKind;
 use crate::oracle::{self, Invariant};
@@ -250,27 +251,13 @@ async fn run_case(
     };
     for key in new_kinds {
         let target = Target::Only(key.invariant, key.anomaly);
-        // A fresh tree per kind: shrinking towards one kind moves the tree.
-        let mut tree = draw(config.seed, n, config.bounds, &kinds);
-        let iterations = config.shrink_iterations_max;
-        let (case, history, verdict) =
-            shrink_tree(engine, implementation, tree.as_mut(), target, iterations).await?;
-        let example = Counterexample::new(
-            &implementation.name,
-            isolation,
-            &case,
-            &history.schedule,
-            &verdict,
-        );
-        let saved = config
-            .save_dir
-            .as_ref()
-            .and_then(|dir| example.save(dir).ok());
-        let reproduced = target.matches(&verdict).is_some();
-        let violation = verdict.of(key.invariant).find(|v| v.anomaly == key.anomaly);
-        let explanation = violation.map(|v| v.explanation.clone());
+        let found = example::find(engine, implementation, isolation, config, target, n).await?;
+        let saved = found.counterexample.as_ref().and_then(|example| {
+            let dir = config.save_dir.as_ref()?;
+            example.save(dir).ok()
+        });
         let mut tally = progress.tally.lock().expect("tally lock");
-        tally.set_example(&key, n, example, saved, reproduced, explanation);
+        tally.set_example(&key, n, found.counterexample, saved, found.explanation);
     }
     Ok(())
 }

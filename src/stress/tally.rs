@@ -26,7 +26,8 @@ pub struct Finding {
     pub example: Option<Counterexample>,
     pub explanation: Option<String>,
     pub saved: Option<PathBuf>,
-    /// Whether the shrunk example still shows it under a schedule.
+    /// Whether a schedule was found that shows it: then `example` is a
+    /// counterexample of this very kind; else there is none.
     pub reproduced: bool,
 }
 
@@ -98,22 +99,22 @@ impl Tally {
         }
     }
 
+    /// Records the example of a kind; `None` when no schedule reproduced it.
     pub fn set_example(
         &mut self,
         key: &FindingKey,
         case_number: u64,
-        example: Counterexample,
+        example: Option<Counterexample>,
         saved: Option<PathBuf>,
-        reproduced: bool,
         explanation: Option<String>,
     ) {
         let finding = self.findings.entry(key.clone()).or_default();
         finding.first_case_number = Some(case_number);
-        finding.example = Some(example);
+        finding.reproduced = example.is_some();
+        finding.example = example;
         finding.saved = saved;
-        finding.reproduced = reproduced;
-        if reproduced {
-            finding.explanation = explanation;
+        if let Some(explanation) = explanation {
+            finding.explanation = Some(explanation);
         }
     }
 
