@@ -66,7 +66,7 @@ impl Case {
         }
         if self.operations.len() > OPERATIONS_MAX {
             return Err(format!(
-                "a case has at most {OPERATIONS_MAX} operations; this one has {}",
+                "a case has at most {OPERATIONS_MAX} operations, this one has {}",
                 self.operations.len()
             ));
         }

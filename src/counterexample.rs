@@ -6,7 +6,9 @@
 use crate::case::Case;
 use crate::db::StepReply;
 use crate::history::{Event, EventKind, History};
-use crate::implementation::Isolation;
+use crate::implementation::{
+    Implementation, ImplementationError, ImplementationFile, Isolation, sha256_hex,
+};
 use crate::oracle::Verdict;
 use crate::schedule::{Schedule, SessionId};
 use serde::{Deserialize, Serialize};
@@ -27,8 +29,12 @@ pub struct Expected {
 #[derive(Clone, Debug)]
 pub struct Counterexample {
     pub format: String,
-    /// A shipped implementation's name or an implementation file's path.
+    /// A shipped implementation's name, an implementation's `name` field, or
+    /// (in files saved before `implementation_file` existed) a file's path.
     pub implementation: String,
+    /// Where an implementation of no system's own set was read from, and the
+    /// hash of its bytes then.
+    pub implementation_file: Option<ImplementationFile>,
     pub isolation: Option<Isolation>,
     /// The case, in its system (named by `system` in the file).
     pub case: Case,
@@ -44,6 +50,8 @@ struct RawCounterexample {
     /// A shipped system's name or a system directory's path.
     system: String,
     implementation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    implementation_file: Option<ImplementationFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     isolation: Option<Isolation>,
     case: serde_json::Value,
@@ -67,6 +75,27 @@ pub enum CounterexampleError {
         file: String,
         source: crate::system::SystemError,
     },
+    #[error(
+        "{file}: the implementation file of '{name}' is gone (neither {} nor {path} exists); pass --implementation NAME|FILE", absolute.display()
+    )]
+    ImplementationMissing {
+        file: String,
+        name: String,
+        path: String,
+        absolute: PathBuf,
+    },
+    #[error(
+        "{file}: implementation file {} changed since this counterexample was saved (sha256 {found:.12}…, saved {saved:.12}…); pass --implementation {path} to replay against it as it is now", absolute.display()
+    )]
+    ImplementationChanged {
+        file: String,
+        path: String,
+        absolute: PathBuf,
+        saved: String,
+        found: String,
+    },
+    #[error(transparent)]
+    Implementation(#[from] ImplementationError),
 }
 
 impl Counterexample {
@@ -90,11 +119,53 @@ impl Counterexample {
         Counterexample {
             format: FORMAT.into(),
             implementation: implementation.into(),
+            implementation_file: None,
             isolation,
             case: case.clone(),
             schedule: schedule.clone(),
             expected,
         }
+    }
+
+    /// A counterexample of `implementation`, remembering its file (if it was
+    /// read from one) so that the file replays from anywhere.
+    pub fn of(
+        implementation: &Implementation,
+        isolation: Option<Isolation>,
+        case: &Case,
+        schedule: &Schedule,
+        verdict: &Verdict,
+    ) -> Counterexample {
+        let mut counterexample =
+            Counterexample::new(&implementation.name, isolation, case, schedule, verdict);
+        counterexample.implementation_file = implementation.file.clone();
+        counterexample
+    }
+
+    /// The implementation to replay against, at the recorded isolation:
+    /// `asked` (a name or file) if given, else the recorded file (found by
+    /// its absolute path, then as given; refused if its bytes changed), else
+    /// the recorded name. `file` is this counterexample's own path, for errors.
+    pub fn implementation(
+        &self,
+        file: &Path,
+        asked: Option<&str>,
+    ) -> Result<Implementation, CounterexampleError> {
+        let system = &self.case.system;
+        let implementation = match (asked, &self.implementation_file) {
+            (Some(asked), _) => Implementation::load(system, asked)?,
+            (None, Some(recorded)) => load_recorded(
+                system,
+                &file.display().to_string(),
+                &self.implementation,
+                recorded,
+            )?,
+            (None, None) => Implementation::load(system, &self.implementation)?,
+        };
+        Ok(match self.isolation {
+            Some(isolation) => implementation.with_isolation(isolation),
+            None => implementation,
+        })
     }
 
     pub fn load(path: &Path) -> Result<Counterexample, CounterexampleError> {
@@ -136,6 +207,7 @@ impl Counterexample {
         Ok(Counterexample {
             format: raw.format,
             implementation: raw.implementation,
+            implementation_file: raw.implementation_file,
             isolation: raw.isolation,
             case,
             schedule: raw.schedule,
@@ -154,6 +226,7 @@ impl Counterexample {
             format: self.format.clone(),
             system: self.case.system.reference_name(),
             implementation: self.implementation.clone(),
+            implementation_file: self.implementation_file.clone(),
             isolation: self.isolation,
             case: self.case.to_json(),
             schedule: self.schedule.clone(),
@@ -215,6 +288,41 @@ impl Serialize for Counterexample {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.raw().serialize(serializer)
     }
+}
+
+/// The recorded implementation file, wherever it still is unchanged.
+fn load_recorded(
+    system: &crate::system::System,
+    file: &str,
+    name: &str,
+    recorded: &ImplementationFile,
+) -> Result<Implementation, CounterexampleError> {
+    let candidates = [recorded.absolute.clone(), PathBuf::from(&recorded.path)];
+    let mut changed = None;
+    for candidate in candidates.iter().filter(|c| c.is_file()) {
+        let found = std::fs::read(candidate)
+            .map(|bytes| sha256_hex(&bytes))
+            .unwrap_or_default();
+        if found == recorded.sha256 {
+            return Ok(Implementation::load_file(system, candidate)?);
+        }
+        changed.get_or_insert(found);
+    }
+    Err(match changed {
+        Some(found) => CounterexampleError::ImplementationChanged {
+            file: file.into(),
+            path: recorded.path.clone(),
+            absolute: recorded.absolute.clone(),
+            saved: recorded.sha256.clone(),
+            found,
+        },
+        None => CounterexampleError::ImplementationMissing {
+            file: file.into(),
+            name: name.into(),
+            path: recorded.path.clone(),
+            absolute: recorded.absolute.clone(),
+        },
+    })
 }
 
 fn reply_text(reply: &StepReply) -> String {

@@ -89,52 +89,51 @@ pub fn statement_order(history: &History, touches: impl Fn(&str) -> bool) -> Str
 
 /// The outcome table: schedule → statuses, tombstones, verdict.
 pub fn render_table(explored: &[Explored]) -> String {
-    let mut out = String::from("schedule | statuses | tombstones (writer) | verdict\n");
-    for one in explored {
-        let statuses: Vec<String> = one
-            .history
-            .results
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let tombstones: Vec<String> = one
-            .history
-            .snapshot
-            .tombstones
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} ({})",
-                    t.row,
-                    t.writer.map(|w| w.to_string()).unwrap_or("?".into())
-                )
-            })
-            .collect();
-        let verdict = if one.verdict.is_clean() {
-            "clean".to_string()
-        } else {
-            let names: Vec<String> = one
-                .verdict
-                .violations
-                .iter()
-                .map(|v| match &v.anomaly {
-                    Some(a) => format!("{} [{a}]", v.invariant),
-                    None => v.invariant.to_string(),
-                })
-                .collect();
-            names.join(", ")
-        };
-        out.push_str(&format!(
-            "{} | {} | {} | {}\n",
-            one.history.schedule,
-            statuses.join("; "),
-            if tombstones.is_empty() {
-                "-".into()
-            } else {
-                tombstones.join(", ")
-            },
-            verdict
-        ));
+    let header = ["schedule", "statuses", "tombstones (writer)", "verdict"];
+    let rows = explored.iter().map(|one| {
+        [
+            one.history.schedule.to_string(),
+            statuses(&one.history),
+            tombstones(&one.history),
+            verdict(&one.verdict),
+        ]
+    });
+    crate::table::to_text(&crate::table::text_table(&header, rows))
+}
+
+fn statuses(history: &History) -> String {
+    let statuses: Vec<String> = history.results.iter().map(ToString::to_string).collect();
+    statuses.join("; ")
+}
+
+fn tombstones(history: &History) -> String {
+    let tombstones: Vec<String> = history
+        .snapshot
+        .tombstones
+        .iter()
+        .map(|t| {
+            let writer = t.writer.map(|w| w.to_string()).unwrap_or("?".into());
+            format!("{} ({writer})", t.row)
+        })
+        .collect();
+    if tombstones.is_empty() {
+        "-".into()
+    } else {
+        tombstones.join(", ")
     }
-    out
+}
+
+fn verdict(verdict: &Verdict) -> String {
+    if verdict.is_clean() {
+        return "clean".to_string();
+    }
+    let names: Vec<String> = verdict
+        .violations
+        .iter()
+        .map(|v| match &v.anomaly {
+            Some(a) => format!("{} [{a}]", v.invariant),
+            None => v.invariant.to_string(),
+        })
+        .collect();
+    names.join(", ")
 }

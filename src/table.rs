@@ -123,7 +123,7 @@ fn names(rows: &[RowKey]) -> String {
         .join(", ")
 }
 
-/// The rows as a fixed-width text table.
+/// The rows as a text table.
 pub fn render(rows: &[SoloRow]) -> String {
     let header = [
         "implementation",
@@ -132,44 +132,96 @@ pub fn render(rows: &[SoloRow]) -> String {
         "deleted",
         "tombstones",
     ];
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.implementation.clone(),
-                r.action.to_string(),
-                r.history.results[0].to_string(),
-                names(&r.deleted()),
-                names(&r.tombstones()),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    let cells = rows.iter().map(|r| {
+        [
+            r.implementation.clone(),
+            r.action.to_string(),
+            r.history.results[0].to_string(),
+            names(&r.deleted()),
+            names(&r.tombstones()),
+        ]
+    });
+    to_text(&text_table(&header, cells))
+}
+
+/// `a | b` columns under a `-+-` rule, each as wide as its widest cell (wide
+/// cells are never wrapped or cut, so every row stays aligned, also in a
+/// pipe). The tables of `run`, `explore` and the findings share it.
+pub fn text_table<R: IntoIterator<Item = String>>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = R>,
+) -> comfy_table::Table {
+    use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, TableStyle};
+    let style = TableStyle::new()
+        .header_lines(ContentLineStyle::none().junction('|'))
+        .header_separator(LineStyle::none().fill('-').junction('+'))
+        .content_lines(ContentLineStyle::none().junction('|'));
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(style)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row.into_iter().collect::<Vec<_>>());
+    }
+    // Rows start at the margin, like the lines printed around them.
+    if let Some(first) = table.column_mut(0) {
+        first.set_padding((0, 1));
+    }
+    table
+}
+
+/// The table's lines without trailing blanks, each ending in a newline.
+pub fn to_text(table: &comfy_table::Table) -> String {
+    table
+        .lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where each `|` falls, in characters: the same on every row of an
+    /// aligned table.
+    fn bars(line: &str) -> Vec<usize> {
+        line.chars()
+            .enumerate()
+            .filter(|(_, c)| *c == '|' || *c == '+')
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[test]
+    fn a_wide_cell_keeps_the_table_aligned() {
+        let wide = "an-implementation-with-a-very-long-name-".repeat(6);
+        let rows = vec![
+            vec![
+                "atomic".to_string(),
+                "sign-out u1 from t1".into(),
+                "200".into(),
+            ],
+            vec![
+                wide.clone(),
+                "delete user u1".into(),
+                "404 USER_NOT_FOUND".into(),
+            ],
+        ];
+        let text = to_text(&text_table(
+            &["implementation", "operation", "outcome"],
+            rows,
+        ));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("implementation ") && lines[3].starts_with(&wide));
+        let expected = bars(lines[0]);
+        assert_eq!(expected.len(), 2, "{text}");
+        for line in &lines {
+            assert_eq!(bars(line), expected, "misaligned:\n{text}");
+            assert!(!line.ends_with(' '), "{line:?}");
         }
+        let cells: Vec<&str> = lines[2].split('|').map(str::trim).collect();
+        assert_eq!(cells, ["atomic", "sign-out u1 from t1", "200"]);
     }
-    let line = |cells: [&str; 5]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        padded.join(" | ").trim_end().to_string()
-    };
-    let mut out = line(header) + "\n";
-    out.push_str(
-        &widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-|-"),
-    );
-    out.push('\n');
-    for row in &cells {
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
-        out.push('\n');
-    }
-    out
 }

@@ -64,7 +64,7 @@ async fn url_mode_creates_and_drops_only_its_own_databases() {
         server.description()
     );
     assert!(!server.description().contains("secret-password"));
-    let ours = server.create_database().await.unwrap();
+    let ours = server.create_database(&common::stack()).await.unwrap();
     let name = ours.name.clone();
     assert!(database_names(&server).await.contains(&name));
     ours.drop_database().await.unwrap();

@@ -3,6 +3,8 @@
 //! before the generating ones, alphabetically): it must still violate exactly
 //! what it recorded, and tell the same story 20 times out of 20.
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
 use std::path::PathBuf;
@@ -136,5 +138,142 @@ fn corrupt_and_old_files_are_one_line_errors() {
             "{error}"
         );
         assert!(!error.contains('\n'), "{error}");
+    }
+}
+
+/// The saved files of `explore --save`, from its output.
+fn saved_by_explore(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("saved "))
+        .filter_map(|l| l.split(" (replay: ").next())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_counterexample_of_an_implementation_file_replays_anywhere_and_refuses_a_changed_file() {
+    let work = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/systems/stack-auth/implementations/stack-auth-pre-1466.toml"
+    );
+    let text = std::fs::read_to_string(shipped).unwrap();
+    let mine = text.replacen("name = \"stack-auth-pre-1466\"", "name = \"mine\"", 1);
+    assert_ne!(mine, text);
+    std::fs::write(work.path().join("mine.toml"), &mine).unwrap();
+    let explore = [
+        "--pg",
+        "local",
+        "explore",
+        "1466",
+        "-i",
+        "mine.toml",
+        "--save",
+        "saved",
+    ];
+    let out = cli::expect_exit(work.path(), &explore, 1);
+    let saved = saved_by_explore(&out);
+    let file = saved.first().expect("explore saved a counterexample");
+    // The printed command, where it was printed, and again from elsewhere.
+    let absolute = work.path().join(file).display().to_string();
+    for (dir, file) in [(work.path(), file.as_str()), (elsewhere.path(), &absolute)] {
+        let out = cli::expect_exit(dir, &["--pg", "local", "replay", file], 1);
+        assert!(out.starts_with("mine at read-committed"), "{out}");
+        assert!(!out.contains("does not reproduce"), "{out}");
+        let timeline = ["--pg", "local", "timeline", file, "--svg", "t.svg"];
+        cli::expect_exit(dir, &timeline, 0);
+    }
+
+    std::fs::write(work.path().join("mine.toml"), mine + "\n# edited\n").unwrap();
+    let replay = ["--pg", "local", "replay", &absolute];
+    let timeline = ["--pg", "local", "timeline", &absolute, "--svg", "t.svg"];
+    let changed = "mine.toml changed since this counterexample was saved";
+    cli::expect_one_line_error(elsewhere.path(), &replay, changed);
+    cli::expect_one_line_error(elsewhere.path(), &timeline, changed);
+
+    for implementation in ["mine.toml", "stack-auth-pre-1466"] {
+        let replay = [&replay[..], &["--implementation", implementation]].concat();
+        let out = cli::expect_exit(work.path(), &replay, 1);
+        let told = format!("--implementation {implementation}");
+        assert!(out.contains(&told), "{out}");
+    }
+
+    std::fs::remove_file(work.path().join("mine.toml")).unwrap();
+    let gone = "the implementation file of 'mine' is gone";
+    cli::expect_one_line_error(elsewhere.path(), &replay, gone);
+}
+
+/// `(implementation, anomaly or "serial", rest of the line)` of each row
+/// under the findings table.
+fn finding_lines(stdout: &str) -> Vec<(String, String, String)> {
+    let table = stdout.split("findings (cases per").nth(1).unwrap_or("");
+    table
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| {
+            let (who, rest) = l.split_once(": ")?;
+            let (implementation, anomaly) = who.split_once(' ')?;
+            Some((implementation.into(), anomaly.into(), rest.into()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_finding_links_a_counterexample_of_its_own_anomaly_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    // Free-running findings come from real timing; their examples have to
+    // be found again under schedules, which is where links went wrong.
+    let stress = [
+        "--pg",
+        "local",
+        "stress",
+        "--mode",
+        "free",
+        "--cases",
+        "60",
+        "--seed",
+        "5",
+        "-i",
+        "stack-auth-pre-1466",
+        "-i",
+        "stack-auth-post-1466",
+        "--save-dir",
+        "saved",
+    ];
+    let stdout = cli::expect_exit(dir.path(), &stress, 1);
+    let lines = finding_lines(&stdout);
+    assert!(lines.len() >= 4, "{stdout}");
+    let (_database, mut engine) = common::engine().await;
+    for (implementation, anomaly, rest) in lines {
+        let Some(file) = rest.strip_prefix("tombstone-harness replay ") else {
+            assert!(rest.starts_with("none reproduced: "), "{rest}");
+            continue;
+        };
+        let file = dir.path().join(file);
+        let counterexample = Counterexample::load(&file).unwrap();
+        assert_eq!(counterexample.implementation, implementation);
+        let chosen = counterexample.implementation(&file, None).unwrap();
+        let chooser = &mut Scripted::new(counterexample.schedule.clone());
+        let history = engine
+            .run(&counterexample.case, &chosen, chooser)
+            .await
+            .unwrap();
+        let verdict = judge::judge(&mut engine, &counterexample.case, &history)
+            .await
+            .unwrap();
+        let shown = verdict.violations.iter().any(|v| {
+            v.anomaly
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "serial".into())
+                == anomaly
+        });
+        assert!(
+            shown,
+            "{implementation} {anomaly}: {} shows\n{verdict}",
+            file.display()
+        );
     }
 }

@@ -16,26 +16,18 @@ use tombstone_harness::chooser::Serial;
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::history::OperationResult;
 use tombstone_harness::implementation::Implementation;
-use tombstone_harness::operation::Action;
 use tombstone_harness::oracle;
-use tombstone_harness::world::{TokenId, UserId, World};
 
 /// post-1466 with sign-out's first step replaced by `first_step`.
 fn with_first_sign_out_step(first_step: &str) -> Implementation {
     let text = format!(
         "name = \"faulty\"\n[operations.sign-out]\nsteps = [\n  {{ name = \"fault\", sql = '''{first_step}''' }},\n  {{ name = \"delete token\", sql = '''DELETE FROM \"ProjectUserRefreshToken\" WHERE \"id\" = :token''' }},\n]\n"
     );
-    Implementation::parse("faulty.toml", &text).unwrap()
+    Implementation::parse(&common::stack(), "faulty.toml", &text).unwrap()
 }
 
 fn sign_out() -> Case {
-    Case::new(
-        World::one_user(1),
-        vec![Action::SignOut {
-            user: UserId(1),
-            token: TokenId(1),
-        }],
-    )
+    common::case("u1 t1(u1)", &["sign-out token=t1 user=u1"])
 }
 
 #[tokio::test]
@@ -43,7 +35,7 @@ async fn a_session_whose_connection_is_terminated_is_indeterminate_and_the_next_
     let (_database, mut engine) = common::engine().await;
     let suicidal = with_first_sign_out_step("SELECT pg_terminate_backend(pg_backend_pid())");
     let history = engine
-        .run(&sign_out(), &suicidal, &mut Serial)
+        .run(&sign_out(), &suicidal, &mut Serial::default())
         .await
         .unwrap();
     assert!(
@@ -52,17 +44,23 @@ async fn a_session_whose_connection_is_terminated_is_indeterminate_and_the_next_
         history.results
     );
     assert!(
-        oracle::judge(&sign_out(), &history).is_clean(),
+        oracle::judge(&sign_out(), &history, &[]).is_clean(),
         "an indeterminate case is never a finding"
     );
-    let fine = Implementation::load("stack-auth-post-1466").unwrap();
-    let history = engine.run(&sign_out(), &fine, &mut Serial).await.unwrap();
+    let fine = common::implementation("stack-auth-post-1466");
+    let history = engine
+        .run(&sign_out(), &fine, &mut Serial::default())
+        .await
+        .unwrap();
     assert_eq!(history.results[0].to_string(), "200");
 }
 
 #[tokio::test]
 async fn a_step_waiting_on_a_lock_outside_the_harness_is_cancelled_as_indeterminate() {
-    let database = common::server().create_database().await.unwrap();
+    let database = common::server()
+        .create_database(&common::stack())
+        .await
+        .unwrap();
     let limits = Limits {
         step_wait_ms_max: 300,
         ..Limits::default()
@@ -74,7 +72,10 @@ async fn a_step_waiting_on_a_lock_outside_the_harness_is_cancelled_as_indetermin
         .await
         .unwrap();
     let waits = with_first_sign_out_step("SELECT pg_advisory_xact_lock(4242)");
-    let history = engine.run(&sign_out(), &waits, &mut Serial).await.unwrap();
+    let history = engine
+        .run(&sign_out(), &waits, &mut Serial::default())
+        .await
+        .unwrap();
     assert!(
         matches!(&history.results[0], OperationResult::Indeterminate(why) if why.contains("time limit")),
         "{:?}",
@@ -85,12 +86,15 @@ async fn a_step_waiting_on_a_lock_outside_the_harness_is_cancelled_as_indetermin
         "v1: 1",
         "the case is reported with its schedule"
     );
-    assert!(oracle::judge(&sign_out(), &history).is_clean());
+    assert!(oracle::judge(&sign_out(), &history, &[]).is_clean());
     sqlx::query("SELECT pg_advisory_unlock(4242)")
         .execute(&mut outsider)
         .await
         .unwrap();
-    let history = engine.run(&sign_out(), &waits, &mut Serial).await.unwrap();
+    let history = engine
+        .run(&sign_out(), &waits, &mut Serial::default())
+        .await
+        .unwrap();
     assert_eq!(history.results[0].to_string(), "200", "the run goes on");
 }
 
@@ -190,6 +194,7 @@ fn report(path: &Path) -> serde_json::Value {
 async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
     let args = [
         "--pg",
         "local",
@@ -204,6 +209,8 @@ async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race(
         "1s",
         "--report",
         out.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
@@ -218,16 +225,23 @@ async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race(
         stderr.contains("infrastructure problem, not a race"),
         "{stderr}"
     );
-    let report = report(&out);
+    let report = common::reports::valid_report(&out);
     assert!(
         report["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{report}"
     );
+    assert_eq!(report["outcome"], "error");
     assert_eq!(
         report["findings"],
         serde_json::json!([]),
         "atomic has no race; a cut-off case must not look like one"
     );
+    // The cases the lost server cut off are counted, as indeterminate.
+    assert!(report["indeterminate"].as_u64().unwrap() >= 1, "{report}");
+    let junit = common::reports::Junit::read(&junit);
+    assert_eq!(junit.error_type(), Some("infrastructure"), "{}", junit.text);
+    assert_eq!(junit.failures(), 0, "{}", junit.text);
+    junit.assert_described("1");
     assert!(
         common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",
@@ -276,6 +290,7 @@ async fn dropped_connections_are_reconnected_and_the_run_goes_on() {
 async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
     let args = [
         "--pg",
         "local",
@@ -286,6 +301,8 @@ async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
         "3",
         "--report",
         out.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
@@ -297,8 +314,12 @@ async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
     );
     let (code, stderr) = harness.wait();
     assert_eq!(code, Some(130), "{stderr}");
-    let report = report(&out);
+    let report = common::reports::valid_report(&out);
     assert_eq!(report["interrupted"], true);
+    assert_eq!(report["outcome"], "interrupted");
+    let junit = common::reports::Junit::read(&junit);
+    assert_eq!(junit.error_type(), Some("interrupted"), "{}", junit.text);
+    junit.assert_described("3");
     assert!(
         common::gone_within(&cluster, Duration::from_secs(10)),
         "{} left behind",
@@ -477,19 +498,11 @@ steps = [
 [operations.sign-in]
 steps = [{ name = "wait", sql = "SELECT pg_advisory_xact_lock(4243)" }]
 "#;
-    let implementation = Implementation::parse("lost-lock-holder.toml", text).unwrap();
-    let case = Case::new(
-        World::one_user(1),
-        vec![
-            Action::SignOut {
-                user: UserId(1),
-                token: TokenId(1),
-            },
-            Action::SignIn {
-                user: UserId(1),
-                token: TokenId(2),
-            },
-        ],
+    let implementation =
+        Implementation::parse(&common::stack(), "lost-lock-holder.toml", text).unwrap();
+    let case = common::case(
+        "u1 t1(u1)",
+        &["sign-out token=t1 user=u1", "sign-in user=u1 token=t2"],
     );
     let schedule = tombstone_harness::schedule::Schedule::parse("v1: 1 2 1").unwrap();
     let chooser = &mut tombstone_harness::chooser::Scripted::new(schedule);
@@ -506,5 +519,5 @@ steps = [{ name = "wait", sql = "SELECT pg_advisory_xact_lock(4243)" }]
         "{:?}",
         history.results
     );
-    assert!(oracle::judge(&case, &history).is_clean());
+    assert!(oracle::judge(&case, &history, &[]).is_clean());
 }

@@ -161,10 +161,10 @@ async fn a_run_keeps_every_database_it_did_not_mark_and_leaves_none_of_its_own()
 async fn two_runs_with_one_pid_on_one_server_keep_to_their_own_databases() {
     let dba = Dba::start().await;
     let first = Server::start(&dba.options("postgres")).await.unwrap();
-    let kept = first.create_database().await.unwrap();
+    let kept = first.create_database(&common::stack()).await.unwrap();
     // Same host and pid, as two CI containers with pid 7 would look by pid.
     let second = Server::start(&dba.options("postgres")).await.unwrap();
-    let other = second.create_database().await.unwrap();
+    let other = second.create_database(&common::stack()).await.unwrap();
     assert_ne!(kept.name, other.name);
     other.drop_database().await.unwrap();
     drop(second);

@@ -52,7 +52,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &CheckArgs) -> anyhow:
             if let Some(problem) = failed_alone(&row.history) {
                 problems.push(format!(
                     "{}: operation '{}', {problem}",
-                    implementation.file, row.action.kind
+                    implementation.label, row.action.kind
                 ));
             }
         }

@@ -91,7 +91,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
                     "tombstone-harness --system {} explore {} -i {} --isolation {level} --schedule '{}'",
                     system.reference_name(),
                     args.scenario,
-                    implementation.name,
+                    implementation.reference(),
                     history.schedule
                 );
                 println!(
@@ -115,13 +115,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
             print!("{}", render_table(&explored));
             found |= violating > 0;
             if let Some(dir) = &args.save {
-                save_distinct(
-                    dir,
-                    &implementation.name,
-                    isolation,
-                    &scenario.case,
-                    &explored,
-                )?;
+                save_distinct(dir, implementation, isolation, &scenario.case, &explored)?;
             }
         }
     }
@@ -133,7 +127,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
 /// Saves the first schedule of each distinct set of violations.
 fn save_distinct(
     dir: &std::path::Path,
-    implementation: &str,
+    implementation: &Implementation,
     isolation: Option<Isolation>,
     case: &Case,
     explored: &[Explored],
@@ -147,7 +141,7 @@ fn save_distinct(
             .map(|v| format!("{}{:?}", v.invariant, v.anomaly))
             .collect();
         if seen.insert(key) {
-            let saved = Counterexample::new(
+            let saved = Counterexample::of(
                 implementation,
                 isolation,
                 case,

@@ -3,6 +3,8 @@
 mod check;
 mod explore;
 mod findings;
+mod help;
+mod progress;
 mod replay;
 mod report;
 mod run;
@@ -23,7 +25,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 #[command(
     name = "tombstone-harness",
     version,
-    about = "Finds races in tombstone recorders on a real PostgreSQL"
+    about = "Finds races in tombstone recorders on a real PostgreSQL",
+    after_help = help::TOP
 )]
 struct Cli {
     #[command(flatten)]
@@ -37,6 +40,7 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
+#[command(next_help_heading = "PostgreSQL (every command)")]
 pub struct PgArgs {
     /// How to get PostgreSQL: auto = url if given, else container if Docker
     /// has the image, else a local throwaway cluster.
@@ -75,21 +79,41 @@ pub struct TargetArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The main job: every operation of every implementation alone, as a table.
+    /// The main job: every operation of every implementation alone, as a
+    /// table, then 60 s of exploration ending in a findings table.
+    #[command(after_help = help::RUN)]
     Run(run::RunArgs),
     /// Every schedule of a small scenario, as an outcome table.
+    #[command(after_help = help::EXPLORE)]
     Explore(explore::ExploreArgs),
     /// Re-run a saved counterexample and tell its story.
+    #[command(after_help = help::REPLAY)]
     Replay(replay::ReplayArgs),
     /// The nightly job: generated cases for a duration or count, with reports.
+    #[command(after_help = help::STRESS)]
     Stress(stress::StressArgs),
     /// Work with JSON reports (merge the reports of N shards).
+    #[command(
+        after_help = help::REPORT,
+        mut_subcommand("merge", |merge| merge.after_help(help::REPORT))
+    )]
     Report(report::ReportArgs),
     /// Draw a saved counterexample as an SVG swimlane picture.
+    #[command(after_help = help::TIMELINE)]
     Timeline(timeline::TimelineArgs),
     /// Validate a system and its implementations, and run every operation
     /// of every implementation alone on a scratch database.
+    #[command(after_help = help::CHECK)]
     Check(check::CheckArgs),
+    /// Write shell completions to stdout.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions {
+        #[arg(value_enum)]
+        shell: help::Shell,
+    },
+    /// Write the man page (roff) to stdout.
+    #[command(after_help = help::MAN)]
+    Man,
 }
 
 impl PgArgs {
@@ -186,27 +210,36 @@ pub fn main() -> i32 {
             Command::Report(args) => report::run(args),
             Command::Timeline(args) => timeline::run(&cli.pg, args).await,
             Command::Check(args) => check::run(&cli.pg, &system()?, args).await,
+            Command::Completions { shell } => help::completions(*shell),
+            Command::Man => help::man(),
         }
     });
     match result {
         Ok(code) => code,
         Err(e) => {
-            // One line: the chain of contexts, outermost first.
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!(
-                "error: {}",
-                tombstone_harness::text::one_line(&chain.join(": "))
-            );
+            eprintln!("error: {}", error_line(&e));
             EXIT_ERROR
         }
     }
 }
 
+/// One line: the chain of contexts, outermost first.
+pub fn error_line(error: &anyhow::Error) -> String {
+    let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+    tombstone_harness::text::one_line(&chain.join(": "))
+}
+
+/// `RUST_LOG` output on stderr: coloured only on a terminal, and never when
+/// `NO_COLOR` is set to anything (no-color.org), so pipes and CI logs get
+/// plain text.
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .try_init();
 }

@@ -14,20 +14,28 @@ use tombstone_harness::oracle::Verdict;
 
 #[derive(Args)]
 pub struct ReplayArgs {
-    /// A counterexample file (fixtures/counterexamples/*.json or a saved one).
+    /// A counterexample file (fixtures/systems/stack-auth/counterexamples/*.json or a saved one).
     file: PathBuf,
     /// Replay K times; any difference in the story is an error (exit 2).
     #[arg(long, value_name = "K")]
     check_determinism: Option<u32>,
+    /// Replay against this implementation (a shipped name or a file) instead
+    /// of the one the counterexample recorded.
+    #[arg(long, short = 'i', value_name = "NAME|FILE")]
+    implementation: Option<String>,
+}
+
+/// A counterexample and the implementation to replay it against, both
+/// checked before anything connects.
+pub fn load(file: &Path, asked: Option<&str>) -> anyhow::Result<(Counterexample, Implementation)> {
+    let counterexample = Counterexample::load(file)?;
+    let implementation = counterexample.implementation(file, asked)?;
+    Ok((counterexample, implementation))
 }
 
 pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
-    let counterexample = Counterexample::load(&args.file)?;
+    let (counterexample, implementation) = load(&args.file, args.implementation.as_deref())?;
     let system = counterexample.case.system.clone();
-    let mut implementation = Implementation::load(&system, &counterexample.implementation)?;
-    if let Some(isolation) = counterexample.isolation {
-        implementation = implementation.with_isolation(isolation);
-    }
     if args.check_determinism == Some(0) {
         anyhow::bail!("--check-determinism needs K of at least 1");
     }
@@ -46,7 +54,7 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
         let fingerprint = history.fingerprint();
         match &first {
             None => {
-                code = tell(&counterexample, &args.file, &history, &verdict);
+                code = tell(&counterexample, &implementation, args, &history, &verdict);
                 first = Some(fingerprint);
             }
             Some(first) if *first != fingerprint => {
@@ -76,14 +84,23 @@ pub async fn run(pg: &PgArgs, args: &ReplayArgs) -> anyhow::Result<i32> {
 
 /// Prints the story of the first replay and whether it reproduces what the
 /// file recorded; returns the exit code (1: it reproduces, 0: it does not).
-fn tell(counterexample: &Counterexample, file: &Path, history: &History, verdict: &Verdict) -> i32 {
+fn tell(
+    counterexample: &Counterexample,
+    implementation: &Implementation,
+    args: &ReplayArgs,
+    history: &History,
+    verdict: &Verdict,
+) -> i32 {
     let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
     let title = format!(
         "{} at {isolation} ({})",
-        counterexample.implementation,
-        file.display()
+        implementation.name,
+        args.file.display()
     );
-    let command = format!("tombstone-harness replay {}", file.display());
+    let mut command = format!("tombstone-harness replay {}", args.file.display());
+    if let Some(asked) = &args.implementation {
+        command.push_str(&format!(" --implementation {asked}"));
+    }
     println!(
         "{}",
         story(&title, &counterexample.case, history, verdict, &command)

@@ -2,13 +2,15 @@
 //! implementation alone (a table a person can check by eye), then a bounded
 //! exploration (a minute by default) ending in the findings table.
 
-use super::stress::{StressArgs, execute};
+use super::stress::{StressArgs, execute, report_failure};
 use super::{PgArgs, start_server};
 use anyhow::Context;
 use clap::Args;
 use std::sync::Arc;
 use std::time::Duration;
+use tombstone_harness::db::Server;
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::implementation::Implementation;
 use tombstone_harness::system::System;
 use tombstone_harness::table::{render, solo_actions, solo_rows, standard_world};
 
@@ -20,7 +22,26 @@ pub struct RunArgs {
 
 pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &RunArgs) -> anyhow::Result<i32> {
     let implementations = args.stress.target.load(system)?;
-    let server = start_server(pg).await?;
+    let mut stress = args.stress.seeded();
+    if stress.duration.is_none() && stress.cases.is_none() {
+        stress.duration = Some(Duration::from_secs(60));
+    }
+    // Whatever stops `run` before its exploration, CI still gets reports.
+    let server = start_server(pg)
+        .await
+        .map_err(|e| report_failure(system, &stress, e))?;
+    solo_table(&server, system, &implementations)
+        .await
+        .map_err(|e| report_failure(system, &stress, e))?;
+    execute(&server, system, &stress, "run").await
+}
+
+/// Every operation of every implementation alone, as a table.
+async fn solo_table(
+    server: &Server,
+    system: &Arc<System>,
+    implementations: &[Implementation],
+) -> anyhow::Result<()> {
     let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     let world = standard_world(system);
@@ -30,7 +51,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &RunArgs) -> anyhow::R
     );
     let actions = solo_actions(system, &world);
     let mut rows = Vec::new();
-    for implementation in &implementations {
+    for implementation in implementations {
         let solo = solo_rows(&mut engine, system, implementation, &world, &actions)
             .await
             .with_context(|| format!("running {}", implementation.name))?;
@@ -39,9 +60,5 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &RunArgs) -> anyhow::R
     println!("{}", render(&rows));
     drop(engine);
     database.drop_database().await?;
-    let mut stress = args.stress.clone();
-    if stress.duration.is_none() && stress.cases.is_none() {
-        stress.duration = Some(Duration::from_secs(60));
-    }
-    execute(&server, system, &stress, "run").await
+    Ok(())
 }

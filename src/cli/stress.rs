@@ -3,23 +3,26 @@
 //! progress display, JSON and JUnit reports, exit 0/1/2 (130 on Ctrl-C).
 
 use super::findings::print_findings;
+use super::progress::{self, View};
 use super::{
-    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, PgArgs, TargetArgs, start_server,
+    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, PgArgs, TargetArgs, error_line,
+    start_server,
 };
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tombstone_harness::db::{Server, redact};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::implementation::Implementation;
-use tombstone_harness::report::{Report, RunFacts, rss_kb};
-use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
+use tombstone_harness::report::{
+    Report, ReportImplementation, RunFacts, hostname, now_rfc3339, rss_kb,
+};
+use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, Tally, worker};
 use tombstone_harness::system::System;
 use tombstone_harness::text::quoted;
 
@@ -42,6 +45,8 @@ pub struct StressArgs {
     /// Parallel workers, each with its own database.
     #[arg(long, default_value_t = 2)]
     pub jobs: u32,
+    /// How each case runs: under the harness's schedules (replayable), at
+    /// real concurrency, or both.
     #[arg(long, value_enum, default_value = "mixed")]
     pub mode: Mode,
     /// Write the JSON report here.
@@ -56,30 +61,37 @@ pub struct StressArgs {
     /// Where shrunk counterexamples are saved.
     #[arg(long, default_value = "out/counterexamples")]
     pub save_dir: PathBuf,
+    /// Between progress lines when stderr is not a terminal (tests shorten it).
+    #[arg(
+        long,
+        hide = true,
+        env = "TOMBSTONE_PROGRESS_INTERVAL",
+        value_parser = parse_duration,
+        default_value = "10s"
+    )]
+    pub progress_interval: Duration,
 }
 
+/// `90s`, `10m`, `1h 30m`, `1.5h` (humantime's units); a bare number is
+/// seconds, as it always was here.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(text.len()),
-    );
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{} is not a duration (e.g. 90s, 10m, 1h)", quoted(text)))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{} is not a duration (e.g. 90s, 10m, 1h)",
-                quoted(text)
-            ));
-        }
+    let seconds;
+    let spelled = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        seconds = format!("{text}s");
+        &seconds
+    } else {
+        text
     };
-    Ok(Duration::from_secs_f64(seconds))
+    humantime::parse_duration(spelled).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => {
+            format!("{} is too long a duration to represent", quoted(text))
+        }
+        other => format!(
+            "{} is not a duration (e.g. 90s, 10m, 1h): {other}",
+            quoted(text)
+        ),
+    })
 }
 
 pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &StressArgs) -> anyhow::Result<i32> {
@@ -90,8 +102,89 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &StressArgs) -> anyhow
         anyhow::bail!("--jobs must be at least 1");
     }
     args.target.load(system)?;
-    let server = start_server(pg).await?;
+    let args = &args.seeded();
+    let server = start_server(pg)
+        .await
+        .map_err(|e| report_failure(system, args, e))?;
     execute(&server, system, args, "stress").await
+}
+
+impl StressArgs {
+    /// With the seed chosen now, so a report of a run that failed to start
+    /// names the seed the run would have used.
+    pub fn seeded(&self) -> StressArgs {
+        let mut seeded = self.clone();
+        seeded.seed.get_or_insert_with(rand::random);
+        seeded
+    }
+}
+
+/// A run that could not start (e.g. no server) still leaves `--report` and
+/// `--junit` behind, saying why, so CI goes red instead of finding no file.
+/// Returns the error, for the one-line message and exit 2.
+pub fn report_failure(system: &System, args: &StressArgs, error: anyhow::Error) -> anyhow::Error {
+    let facts = RunFacts {
+        postgres: None,
+        elapsed_s: 0.0,
+        interrupted: false,
+        error: Some(error_line(&error)),
+        rss_start_kb: rss_kb(),
+        ..facts(system, args, args.seed.unwrap_or_default(), &[])
+    };
+    let report = Report::new(facts, &Tally::default());
+    match write_reports(&report, args) {
+        Ok(()) => error,
+        Err(writing) => error.context(writing),
+    }
+}
+
+/// The facts every report of this invocation shares; the rest is filled in
+/// when the run ends.
+fn facts(
+    system: &System,
+    args: &StressArgs,
+    seed: u64,
+    implementations: &[Implementation],
+) -> RunFacts {
+    RunFacts {
+        system: system.reference_name(),
+        command: redact(&std::env::args().collect::<Vec<_>>().join(" ")),
+        started_at: now_rfc3339(),
+        hostname: hostname(),
+        isolation: args.target.isolation.map(|i| i.name().to_string()),
+        seed,
+        shard: format!("{}/{}", args.shard.index, args.shard.count),
+        mode: format!("{:?}", args.mode).to_lowercase(),
+        jobs: args.jobs,
+        implementations: described(system, &args.target, implementations),
+        postgres: None,
+        elapsed_s: 0.0,
+        interrupted: false,
+        error: None,
+        rss_start_kb: None,
+        rss_end_kb: None,
+    }
+}
+
+/// Each implementation by name, path (none for a shipped one) and hash.
+fn described(
+    system: &System,
+    target: &TargetArgs,
+    loaded: &[Implementation],
+) -> Vec<ReportImplementation> {
+    let shipped = Implementation::names(system);
+    loaded
+        .iter()
+        .enumerate()
+        .map(|(n, implementation)| {
+            let path = target
+                .implementations
+                .get(n)
+                .filter(|given| !shipped.contains(given))
+                .cloned();
+            ReportImplementation::new(&implementation.name, path, &implementation.source)
+        })
+        .collect()
 }
 
 /// The shared body of `stress` and `run`, on a server already started.
@@ -124,32 +217,21 @@ pub async fn execute(
         args.jobs,
         names.join(", ")
     );
-    let rss_start_kb = rss_kb();
+    let mut facts = facts(system, args, seed, &implementations);
+    facts.rss_start_kb = rss_kb();
     let interrupted = Arc::new(AtomicBool::new(false));
     let progress = Progress::new(Arc::new(AtomicBool::new(false)));
     let watcher = watch_ctrl_c(progress.stop.clone(), interrupted.clone());
-    let error = run_workers(server, &implementations, &config, &progress, args).await?;
+    // Whatever stops the run, the reports are written: a database that
+    // cannot be created is an error like a server lost midway.
+    facts.error = run_workers(server, &implementations, &config, &progress, args)
+        .await
+        .unwrap_or_else(|e| Some(error_line(&e)));
     watcher.abort();
-    let facts = RunFacts {
-        system: system.reference_name(),
-        isolation: args
-            .target
-            .isolation
-            .map(|i| i.to_string())
-            .unwrap_or_else(|| "as each file says".into()),
-        command: redact(&std::env::args().collect::<Vec<_>>().join(" ")),
-        seed,
-        shard: format!("{}/{}", args.shard.index, args.shard.count),
-        mode: format!("{:?}", args.mode).to_lowercase(),
-        jobs: args.jobs,
-        implementations: names,
-        postgres: server.description().to_string(),
-        elapsed_s: progress.started.elapsed().as_secs_f64(),
-        interrupted: interrupted.load(Ordering::SeqCst),
-        error,
-        rss_start_kb,
-        rss_end_kb: rss_kb(),
-    };
+    facts.postgres = Some(server.description().to_string());
+    facts.elapsed_s = progress.started.elapsed().as_secs_f64();
+    facts.interrupted = interrupted.load(Ordering::SeqCst);
+    facts.rss_end_kb = rss_kb();
     let report = Report::new(facts, &progress.snapshot());
     write_reports(&report, args)?;
     print_findings(&report, system);
@@ -185,19 +267,23 @@ async fn run_workers(
         engines.push(Engine::open(database.connector(), Limits::default()).await?);
         databases.push(database);
     }
-    let display = show_progress(progress, args);
-    let workers = engines.iter_mut().map(|engine| {
-        worker(
-            engine,
-            implementations,
-            args.target.isolation,
-            config,
-            progress,
-        )
-    });
-    let results = futures::future::join_all(workers).await;
-    progress.stop.store(true, Ordering::SeqCst);
-    display.await;
+    let view = View {
+        shard: args.shard,
+        duration: args.duration,
+        cases_max: args.cases,
+        interval: args.progress_interval,
+    };
+    let finished = Notify::new();
+    let workers = async {
+        let isolation = args.target.isolation;
+        let workers = engines
+            .iter_mut()
+            .map(|engine| worker(engine, implementations, isolation, config, progress));
+        let results = futures::future::join_all(workers).await;
+        finished.notify_one();
+        results
+    };
+    let (results, ()) = tokio::join!(workers, progress::show(progress, &finished, view));
     drop(engines);
     for database in databases {
         let _ = database.drop_database().await;
@@ -244,59 +330,4 @@ fn write_reports(report: &Report, args: &StressArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
-}
-
-/// A bar on a terminal; a plain line every ten seconds otherwise (CI logs).
-fn show_progress<'p>(
-    progress: &'p Progress,
-    args: &StressArgs,
-) -> impl std::future::Future<Output = ()> + 'p {
-    let terminal = std::io::stderr().is_terminal();
-    let budget = args.duration;
-    async move {
-        let bar = terminal.then(|| {
-            let bar = ProgressBar::new(budget.map(|d| d.as_secs()).unwrap_or(0));
-            let style =
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
-                    .expect("a valid template");
-            bar.set_style(style);
-            bar
-        });
-        let tick = if terminal {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(10)
-        };
-        while !progress.stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(tick).await;
-            let tally = progress.snapshot();
-            let elapsed = progress.started.elapsed();
-            let rate =
-                (tally.scheduled_runs + tally.free_runs) as f64 / elapsed.as_secs_f64().max(0.001);
-            let counts: Vec<String> = tally
-                .count_by_anomaly()
-                .iter()
-                .map(|((i, a), n)| format!("{i}:{a}={n}"))
-                .collect();
-            let remaining = budget
-                .map(|b| b.saturating_sub(elapsed).as_secs())
-                .map(|s| format!(", {s}s left"))
-                .unwrap_or_default();
-            let message = format!(
-                "{} cases, {rate:.0} runs/s, findings {}{remaining}",
-                tally.cases,
-                counts.join(" ")
-            );
-            match &bar {
-                Some(bar) => {
-                    bar.set_position(elapsed.as_secs());
-                    bar.set_message(message);
-                }
-                None => eprintln!("[{:>5.0}s] {message}", elapsed.as_secs_f64()),
-            }
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -5,9 +5,8 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use tombstone_harness::chooser::Scripted;
-use tombstone_harness::counterexample::Counterexample;
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::implementation::{Implementation, Isolation};
+use tombstone_harness::implementation::Isolation;
 use tombstone_harness::judge::judge;
 use tombstone_harness::timeline;
 
@@ -18,15 +17,16 @@ pub struct TimelineArgs {
     /// Where to write the SVG picture.
     #[arg(long)]
     svg: PathBuf,
+    /// Draw it against this implementation (a shipped name or a file) instead
+    /// of the one the counterexample recorded.
+    #[arg(long, short = 'i', value_name = "NAME|FILE")]
+    implementation: Option<String>,
 }
 
 pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
-    let counterexample = Counterexample::load(&args.file)?;
+    let (counterexample, implementation) =
+        super::replay::load(&args.file, args.implementation.as_deref())?;
     let system = counterexample.case.system.clone();
-    let mut implementation = Implementation::load(&system, &counterexample.implementation)?;
-    if let Some(isolation) = counterexample.isolation {
-        implementation = implementation.with_isolation(isolation);
-    }
     let server = start_server(pg).await?;
     let database = server.create_database(&system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
@@ -38,7 +38,7 @@ pub async fn run(pg: &PgArgs, args: &TimelineArgs) -> anyhow::Result<i32> {
     let isolation = counterexample.isolation.unwrap_or(Isolation::ReadCommitted);
     let title = format!(
         "{} at {isolation} — {}",
-        counterexample.implementation,
+        implementation.name,
         args.file.display()
     );
     let picture = timeline::svg(&title, &counterexample.case, &history, &verdict);

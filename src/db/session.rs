@@ -32,6 +32,9 @@ struct Request {
 pub struct Session {
     pub pid: i32,
     requests: mpsc::UnboundedSender<Request>,
+    /// The `deadlock_timeout` last asked for, so switching modes costs one
+    /// round trip and staying in one costs none.
+    deadlock_timeout_ms: u64,
 }
 
 /// Limits every session runs under, so that no statement can hang a case.
@@ -39,6 +42,12 @@ pub struct Session {
 pub struct SessionLimits {
     pub statement_timeout_ms: u64,
     pub lock_timeout_ms: u64,
+    /// How long a lock wait lasts before PostgreSQL looks for a deadlock.
+    /// Scheduled runs raise it out of the way (the engine breaks cycles
+    /// itself, deterministically); free-running ones lower it, since nothing
+    /// else would break a cycle there. Only a superuser may change it;
+    /// elsewhere the server's default (1 s) stays.
+    pub deadlock_timeout_ms: u64,
 }
 
 impl Session {
@@ -55,18 +64,38 @@ impl Session {
         conn.execute(AssertSqlSafe(settings))
             .await
             .map_err(|e| DbError::query("session settings", e))?;
-        // PostgreSQL's own deadlock detection is slow and picks its victim by
-        // timing; the engine breaks cycles itself. Only a superuser may change
-        // this, so elsewhere the default (1 s) stays, still far above the
-        // engine's reaction time.
-        let _ = conn.execute("SET deadlock_timeout = '10min'").await;
+        let _ = conn
+            .execute(AssertSqlSafe(deadlock_setting(limits.deadlock_timeout_ms)))
+            .await;
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(&mut conn)
             .await
             .map_err(|e| DbError::query("reading the backend pid", e))?;
         let (requests, receiver) = mpsc::unbounded_channel();
         tokio::spawn(serve(conn, receiver));
-        Ok(Session { pid, requests })
+        Ok(Session {
+            pid,
+            requests,
+            deadlock_timeout_ms: limits.deadlock_timeout_ms,
+        })
+    }
+
+    /// Changes `deadlock_timeout` between cases (see `SessionLimits`); a
+    /// refusal (not a superuser) leaves the server's default, as at open.
+    pub async fn set_deadlock_timeout(&mut self, milliseconds: u64) -> Result<(), DbError> {
+        if self.deadlock_timeout_ms == milliseconds {
+            return Ok(());
+        }
+        if let StepReply::Lost(why) = self
+            .execute(&deadlock_setting(milliseconds), Vec::new())
+            .await
+        {
+            return Err(DbError::Connection(format!(
+                "setting deadlock_timeout: {why}"
+            )));
+        }
+        self.deadlock_timeout_ms = milliseconds;
+        Ok(())
     }
 
     /// Sends a statement; `reply` runs when the server answers (or the
@@ -111,6 +140,10 @@ impl Session {
             .await
             .unwrap_or_else(|_| (StepReply::Lost("session task ended".into()), None))
     }
+}
+
+fn deadlock_setting(milliseconds: u64) -> String {
+    format!("SET deadlock_timeout = '{milliseconds}ms'")
 }
 
 /// SQLSTATEs after which the connection is gone (class 08, and the

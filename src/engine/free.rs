@@ -13,7 +13,7 @@ use crate::implementation::Implementation;
 use crate::schedule::{Schedule, SessionId};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 struct Log {
     events: Mutex<Vec<Event>>,
@@ -33,26 +33,37 @@ impl Log {
     }
 }
 
+/// How often a free run looks at its stop flag and deadline: the most a
+/// budget is overrun by a free-running case, plus one cancelled statement.
+const STOP_POLL_MS: u64 = 50;
+
 impl Engine {
     /// Runs `case` with every session free; judged like any other history.
+    /// Stopped (Ctrl-C or the deadline) mid-run, it cancels what is in flight
+    /// and returns `Interrupted`.
     pub async fn run_free(
         &mut self,
         case: &Case,
         implementation: &Implementation,
     ) -> Result<History, EngineError> {
         let programs = self.programs(case, implementation)?;
-        self.ensure_sessions(programs.len()).await?;
+        self.ensure_sessions(programs.len(), super::FREE_DEADLOCK_TIMEOUT_MS)
+            .await?;
         self.generation += 1;
         self.control.seed(case).await?;
         let log = Log {
             events: Mutex::new(Vec::new()),
             sent: AtomicUsize::new(0),
         };
-        let runs = programs.into_iter().enumerate().map(|(index, program)| {
-            let session = self.session(index);
-            run_session(session, SessionId::from_index(index), program, &log)
-        });
-        let results = futures::future::join_all(runs).await;
+        let (results, interrupted) = self.run_all(programs, &log).await?;
+        for (index, result) in results.iter().enumerate() {
+            if let OperationResult::Indeterminate(_) = result {
+                self.sessions[index] = None;
+            }
+        }
+        if interrupted {
+            return Err(EngineError::Interrupted);
+        }
         let mut events = log.events.into_inner().expect("no panics while logging");
         events.sort_by_key(|e| e.choice);
         let schedule = Schedule::new(
@@ -67,11 +78,6 @@ impl Engine {
                 .map(|e| e.session)
                 .collect(),
         );
-        for (index, result) in results.iter().enumerate() {
-            if let OperationResult::Indeterminate(_) = result {
-                self.sessions[index] = None;
-            }
-        }
         let snapshot = self.snapshot(case).await?;
         Ok(History {
             schedule,
@@ -79,6 +85,40 @@ impl Engine {
             results,
             snapshot,
         })
+    }
+
+    /// Every program run to its end, and whether the run was stopped on the
+    /// way. Once stopped, whatever is in flight is cancelled, again at every
+    /// poll: a session may send its next statement just after a cancel.
+    async fn run_all(
+        &mut self,
+        programs: Vec<Program<'_>>,
+        log: &Log,
+    ) -> Result<(Vec<OperationResult>, bool), EngineError> {
+        let sessions: Vec<&Session> = self.sessions[..programs.len()]
+            .iter()
+            .map(|s| s.as_ref().expect("sessions are opened before a run"))
+            .collect();
+        let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+        let runs = programs.into_iter().enumerate().map(|(index, program)| {
+            run_session(sessions[index], SessionId::from_index(index), program, log)
+        });
+        let runs = futures::future::join_all(runs);
+        tokio::pin!(runs);
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                results = &mut runs => return Ok((results, interrupted)),
+                () = tokio::time::sleep(Duration::from_millis(STOP_POLL_MS)) => {
+                    interrupted |= super::stopped(self.stop.as_deref(), self.deadline);
+                    if interrupted {
+                        for pid in &pids {
+                            self.probe.cancel(*pid).await?;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::schedule::{Schedule, SessionId};
 use program::Program;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Every limit the engine works under, unit last.
@@ -76,6 +76,15 @@ pub enum EngineError {
 /// `RETURNING` step bound.
 type Completion = (usize, u64, StepReply, Option<crate::operation::Value>);
 
+/// PostgreSQL's deadlock detector under scheduled runs: out of the way, so
+/// the engine breaks every cycle itself, always cancelling the statement that
+/// closed it (PostgreSQL would pick its victim by timing).
+const SCHEDULED_DEADLOCK_TIMEOUT_MS: u64 = 600_000;
+
+/// Under free-running runs nothing else breaks a cycle: the detector must
+/// act within a few lock waits of the statements it stops, not minutes later.
+const FREE_DEADLOCK_TIMEOUT_MS: u64 = 20;
+
 /// Sessions, probe and seeding connection for one database, reused across
 /// cases (a reset is one round trip; a database per case would cost 30+ ms).
 pub struct Engine {
@@ -92,6 +101,8 @@ pub struct Engine {
     /// Serial runs of each system's reference implementation, kept per
     /// case and order (see `serial`).
     serial: serial::SerialRuns,
+    /// When the budget ends: like `stop`, from that instant on.
+    deadline: Option<Instant>,
 }
 
 /// The per-run state `run` threads through its helpers.
@@ -121,6 +132,7 @@ impl Engine {
             completions,
             stop: None,
             serial: serial::SerialRuns::default(),
+            deadline: None,
         })
     }
 
@@ -128,10 +140,11 @@ impl Engine {
     /// the same database, new sessions, probe and control connection.
     pub async fn reopen(&mut self) -> Result<(), DbError> {
         let fresh = Engine::open(self.connector.clone(), self.limits).await?;
-        let stop = self.stop.take();
+        let (stop, deadline) = (self.stop.take(), self.deadline);
         let serial = std::mem::take(&mut self.serial);
         *self = fresh;
         self.stop = stop;
+        self.deadline = deadline;
         self.serial = serial;
         Ok(())
     }
@@ -141,14 +154,33 @@ impl Engine {
         self.stop = Some(stop);
     }
 
+    /// Runs stop (scheduled: at their next choice; free: their statements
+    /// are cancelled) once `deadline` has passed: a budget is honoured even
+    /// by a case in flight.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    /// Whether the run in progress must end as interrupted.
+    fn stopped(&self) -> bool {
+        stopped(self.stop.as_deref(), self.deadline)
+    }
+
     pub fn limits(&self) -> Limits {
         self.limits
     }
 
-    async fn ensure_sessions(&mut self, count: usize) -> Result<(), DbError> {
+    /// Opens the first `count` sessions if needed, with PostgreSQL's deadlock
+    /// detector set for the mode about to run.
+    async fn ensure_sessions(
+        &mut self,
+        count: usize,
+        deadlock_timeout_ms: u64,
+    ) -> Result<(), DbError> {
         let limits = SessionLimits {
             statement_timeout_ms: self.limits.statement_timeout_ms,
             lock_timeout_ms: 0,
+            deadlock_timeout_ms,
         };
         if self.sessions.len() < count {
             self.sessions.resize_with(count, || None);
@@ -158,6 +190,9 @@ impl Engine {
                 // The name is the operation id: every tombstone table's harness column stores it.
                 *slot =
                     Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
+            }
+            if let Some(session) = slot {
+                session.set_deadlock_timeout(deadlock_timeout_ms).await?;
             }
         }
         Ok(())
@@ -196,7 +231,8 @@ impl Engine {
         chooser: &mut dyn Chooser,
     ) -> Result<History, EngineError> {
         let programs = self.programs(case, implementation)?;
-        self.ensure_sessions(programs.len()).await?;
+        self.ensure_sessions(programs.len(), SCHEDULED_DEADLOCK_TIMEOUT_MS)
+            .await?;
         self.generation += 1;
         self.control.seed(case).await?;
         let mut run = Run {
@@ -266,11 +302,7 @@ impl Engine {
                 }
                 return Ok(());
             }
-            if self
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::Relaxed))
-            {
+            if self.stopped() {
                 return Err(EngineError::Interrupted);
             }
             if schedule.len() >= self.limits.choices_max {
@@ -326,6 +358,12 @@ impl Engine {
     fn step_wait_max(&self) -> Duration {
         Duration::from_millis(self.limits.step_wait_ms_max)
     }
+}
+
+/// Ctrl-C was pressed or the budget's deadline has passed. A free function
+/// so the free-running loop can ask while it holds the sessions.
+fn stopped(stop: Option<&AtomicBool>, deadline: Option<Instant>) -> bool {
+    stop.is_some_and(|s| s.load(Ordering::Relaxed)) || deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Replies that one choice set free (a COMMIT's, and those of the sessions

@@ -95,6 +95,8 @@ pub enum HuntError {
     Engine(#[from] EngineError),
     #[error("proptest aborted: {0}")]
     Aborted(String),
+    #[error(transparent)]
+    Bounds(#[from] super::strategy::BoundsError),
 }
 
 /// Runs a candidate under a (lenient) scripted schedule and judges it.
@@ -190,7 +192,7 @@ impl Hunt {
         target: Target,
     ) -> Result<Option<Found>, HuntError> {
         let kinds: Vec<String> = implementation.operations.keys().cloned().collect();
-        let strategy = case_seed(self.bounds, system.clone(), &kinds);
+        let strategy = case_seed(self.bounds, system.clone(), &kinds)?;
         let config = Config {
             cases: self.cases,
             rng_seed: RngSeed::Fixed(self.seed),

@@ -7,4 +7,4 @@ mod shrink;
 mod strategy;
 
 pub use hunt::{Found, Hunt, HuntError, Target, run_scripted, shrink_tree, simplify};
-pub use strategy::{Bounds, CaseSeed, OperationSeed, case_seed};
+pub use strategy::{Bounds, BoundsError, CaseSeed, OperationSeed, case_seed};

@@ -57,17 +57,21 @@ impl Default for Bounds {
     }
 }
 
+/// Bounds a generator cannot draw from, in one line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BoundsError {
+    #[error(
+        "bounds: operations_min must be 1 to operations_max, and operations_max at most {max}; got {0}..={1}",
+        max = crate::case::OPERATIONS_MAX
+    )]
+    Operations(usize, usize),
+}
+
 impl Bounds {
-    /// One line on what is wrong, for bounds given by a user.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.operations_min == 0 || self.operations_min > self.operations_max {
-            return Err("bounds: need 1 <= operations_min <= operations_max".into());
-        }
-        if self.operations_max > crate::case::OPERATIONS_MAX {
-            return Err(format!(
-                "bounds: operations_max is at most {}",
-                crate::case::OPERATIONS_MAX
-            ));
+    pub fn validate(&self) -> Result<(), BoundsError> {
+        let (min, max) = (self.operations_min, self.operations_max);
+        if min == 0 || min > max || max > crate::case::OPERATIONS_MAX {
+            return Err(BoundsError::Operations(min, max));
         }
         Ok(())
     }
@@ -123,7 +127,12 @@ fn operation_seed(system: &System, kinds: &[String]) -> BoxedStrategy<OperationS
 
 /// Cases of `system` with operations drawn from `kinds` (the ones the
 /// implementation has).
-pub fn case_seed(bounds: Bounds, system: Arc<System>, kinds: &[String]) -> BoxedStrategy<CaseSeed> {
+pub fn case_seed(
+    bounds: Bounds,
+    system: Arc<System>,
+    kinds: &[String],
+) -> Result<BoxedStrategy<CaseSeed>, BoundsError> {
+    bounds.validate()?;
     let rows: Vec<BoxedStrategy<Vec<u8>>> = (0..system.entities.len())
         .map(|e| {
             let (low, high) = system.entities[e].count;
@@ -135,7 +144,7 @@ pub fn case_seed(bounds: Bounds, system: Arc<System>, kinds: &[String]) -> Boxed
             }
         })
         .collect();
-    (
+    Ok((
         rows,
         proptest::collection::vec(
             operation_seed(&system, kinds),
@@ -149,7 +158,7 @@ pub fn case_seed(bounds: Bounds, system: Arc<System>, kinds: &[String]) -> Boxed
             operations,
             preferences,
         })
-        .boxed()
+        .boxed())
 }
 
 impl CaseSeed {
@@ -326,11 +335,29 @@ mod tests {
         let system = System::load("stack-auth").unwrap();
         let kinds: Vec<String> = system.operations.keys().cloned().collect();
         let mut runner = TestRunner::deterministic();
-        let strategy = case_seed(Bounds::default(), system, &kinds);
+        let strategy = case_seed(Bounds::default(), system, &kinds).unwrap();
         for _ in 0..500 {
             let seed = strategy.new_tree(&mut runner).unwrap().current();
             let (case, _) = seed.resolve();
             case.validate().unwrap_or_else(|e| panic!("{e}: {case}"));
         }
+    }
+
+    #[test]
+    fn bounds_that_cannot_generate_are_a_typed_error() {
+        let bounds = |operations_min, operations_max| Bounds {
+            operations_min,
+            operations_max,
+            ..Bounds::default()
+        };
+        assert_eq!(bounds(2, 9).validate(), Err(BoundsError::Operations(2, 9)));
+        assert_eq!(bounds(5, 4).validate(), Err(BoundsError::Operations(5, 4)));
+        assert_eq!(bounds(0, 4).validate(), Err(BoundsError::Operations(0, 4)));
+        let system = System::load("stack-auth").unwrap();
+        let err = case_seed(bounds(2, 9), system, &["sign-out".to_string()]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("bounds: operations_min"),
+            "{err}"
+        );
     }
 }

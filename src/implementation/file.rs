@@ -116,7 +116,8 @@ pub(super) fn parse(system: &System, text: &str) -> Result<Implementation, Strin
         name: raw.name,
         description: raw.description.trim().to_string(),
         source: text.to_string(),
-        file: String::new(),
+        label: String::new(),
+        file: None,
         system: system.name.clone(),
         operations,
     })

@@ -1,6 +1,6 @@
 //! Implementations as data: what an application does for each operation.
 //!
-//! Owns: the file format of `fixtures/implementations/*.toml`, its validation
+//! Owns: the file format of a system's `implementations/*.toml`, its validation
 //! (every error one line naming file, operation, step and field, found before
 //! any connection is made) and the compiled per-operation scripts. Must not
 //! know: connections, schedules, oracles.
@@ -43,10 +43,32 @@ pub struct Implementation {
     pub description: String,
     pub source: String,
     /// Where it was read from, as errors name it.
-    pub file: String,
+    pub label: String,
+    /// Where it was read from, when it came from a file rather than the
+    /// system's own set: what a counterexample needs to find it again.
+    pub file: Option<ImplementationFile>,
     /// The system it implements.
     pub system: String,
     pub operations: BTreeMap<String, Script>,
+}
+
+/// An implementation file as it was when loaded: the path as given, the
+/// same made absolute, and the sha256 of its bytes (so a replay can tell
+/// that the file changed since a counterexample was saved).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImplementationFile {
+    pub path: String,
+    pub absolute: PathBuf,
+    pub sha256: String,
+}
+
+/// Lowercase hex of the sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What one operation does: its statements in order, where its transaction
@@ -135,7 +157,13 @@ impl Implementation {
             file: file.clone(),
             source,
         })?;
-        Implementation::parse(system, &file, &text)
+        let mut implementation = Implementation::parse(system, &file, &text)?;
+        implementation.file = Some(ImplementationFile {
+            path: file,
+            absolute: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            sha256: sha256_hex(text.as_bytes()),
+        });
+        Ok(implementation)
     }
 
     /// The names of the system's own implementations.
@@ -169,8 +197,14 @@ impl Implementation {
                 file: file.to_string(),
                 message,
             })?;
-        implementation.file = file.to_string();
+        implementation.label = file.to_string();
         Ok(implementation)
+    }
+
+    /// What `--implementation` takes to load this one again: its file as
+    /// given, or its name in its system.
+    pub fn reference(&self) -> &str {
+        self.file.as_ref().map_or(&self.name, |f| &f.path)
     }
 
     pub fn script(&self, kind: &str) -> Option<&Script> {

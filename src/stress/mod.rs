@@ -6,14 +6,15 @@
 //! Owns: case numbering and sharding of the seed space, the tally. Must not
 //! know: printing, progress bars, report formats (the CLI's).
 
+mod example;
 mod tally;
 
+pub use example::REHUNT_SCHEDULES_MAX;
 pub use tally::{Finding, FindingKey, Tally};
 
 use crate::chooser::Preference;
-use crate::counterexample::Counterexample;
 use crate::engine::{Engine, EngineError};
-use crate::generate::{Bounds, CaseSeed, Target, case_seed, shrink_tree};
+use crate::generate::{Bounds, CaseSeed, Target, case_seed};
 use crate::implementation::{Implementation, Isolation};
 use crate::judge::judge;
 use crate::oracle::Invariant;
@@ -75,6 +76,7 @@ pub struct StressConfig {
     pub duration: Option<Duration>,
     pub cases_max: Option<u64>,
     pub mode: Mode,
+    /// Must pass `Bounds::validate`; the CLI always uses the default.
     pub bounds: Bounds,
     pub save_dir: Option<PathBuf>,
     pub shrink_iterations_max: u32,
@@ -109,6 +111,7 @@ pub fn draw(
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &case_seed_of(seed, n));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let tree = case_seed(bounds, system.clone(), kinds)
+        .expect("StressConfig.bounds must pass Bounds::validate (the CLI uses the default)")
         .new_tree(&mut runner)
         .expect("case strategies never reject");
     Box::new(tree)
@@ -161,18 +164,20 @@ pub async fn worker(
     progress: &Progress,
 ) -> Result<(), EngineError> {
     engine.set_stop(progress.stop.clone());
+    engine.set_deadline(
+        config
+            .duration
+            .and_then(|d| progress.started.checked_add(d)),
+    );
     while let Some(n) = progress.take_case(config) {
         progress.tally.lock().expect("tally lock").cases += 1;
         for implementation in implementations {
             match run_case(engine, implementation, isolation, config, progress, n).await {
                 Ok(()) => {}
                 Err(EngineError::Interrupted) => return Ok(()),
-                // The case that was cut off proves nothing and is not
-                // counted; the run goes on if the server comes back.
-                Err(EngineError::Db(lost)) => {
-                    reconnect(engine, config, progress, lost).await?;
-                    progress.tally.lock().expect("tally lock").indeterminate += 1;
-                }
+                // The case that was cut off was counted indeterminate; the
+                // run goes on if the server comes back.
+                Err(EngineError::Db(lost)) => reconnect(engine, config, progress, lost).await?,
                 Err(other) => return Err(other),
             }
         }
@@ -227,40 +232,36 @@ async fn run_case(
         .current()
         .resolve();
     let history = if free {
-        engine.run_free(&case, implementation).await?
+        engine.run_free(&case, implementation).await
     } else {
         engine
             .run(&case, implementation, &mut Preference::new(preferences))
-            .await?
+            .await
     };
+    let history = history.inspect_err(|error| {
+        if matches!(error, EngineError::Db(_) | EngineError::Interrupted) {
+            progress
+                .tally
+                .lock()
+                .expect("tally lock")
+                .record_cut_off(free);
+        }
+    })?;
     let verdict = judge(engine, &case, &history).await?;
     let new_kinds = {
+        let elapsed = progress.started.elapsed();
         let mut tally = progress.tally.lock().expect("tally lock");
-        tally.record(&implementation.name, free, &history, &verdict)
+        tally.record(&implementation.name, free, &history, &verdict, elapsed)
     };
     for key in new_kinds {
         let target = Target::Only(key.invariant, key.anomaly.clone());
-        // A fresh tree per kind: shrinking towards one kind moves the tree.
-        let mut tree = draw(config.seed, n, config.bounds, &config.system, &kinds);
-        let iterations = config.shrink_iterations_max;
-        let (case, history, verdict) =
-            shrink_tree(engine, implementation, tree.as_mut(), &target, iterations).await?;
-        let example = Counterexample::new(
-            &implementation.name,
-            isolation,
-            &case,
-            &history.schedule,
-            &verdict,
-        );
-        let saved = config
-            .save_dir
-            .as_ref()
-            .and_then(|dir| example.save(dir).ok());
-        let reproduced = target.matches(&verdict).is_some();
-        let violation = verdict.of(key.invariant).find(|v| v.anomaly == key.anomaly);
-        let explanation = violation.map(|v| v.explanation.clone());
+        let found = example::find(engine, implementation, isolation, config, target, n).await?;
+        let saved = found.counterexample.as_ref().and_then(|example| {
+            let dir = config.save_dir.as_ref()?;
+            example.save(dir).ok()
+        });
         let mut tally = progress.tally.lock().expect("tally lock");
-        tally.set_example(&key, n, example, saved, reproduced, explanation);
+        tally.set_example(&key, n, found.counterexample, saved, found.explanation);
     }
     Ok(())
 }

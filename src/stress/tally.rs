@@ -20,11 +20,14 @@ pub struct Finding {
     /// Cases (not violations) that showed it.
     pub count: u64,
     pub first_case_number: Option<u64>,
+    /// Wall time from the start of the run to the first case that showed it.
+    pub first_found_after: Option<std::time::Duration>,
     pub found_free_running: bool,
     pub example: Option<Counterexample>,
     pub explanation: Option<String>,
     pub saved: Option<PathBuf>,
-    /// Whether the shrunk example still shows it under a schedule.
+    /// Whether a schedule was found that shows it: then `example` is a
+    /// counterexample of this very kind; else there is none.
     pub reproduced: bool,
 }
 
@@ -50,12 +53,9 @@ impl Tally {
         free: bool,
         history: &History,
         verdict: &Verdict,
+        elapsed: std::time::Duration,
     ) -> Vec<FindingKey> {
-        if free {
-            self.free_runs += 1;
-        } else {
-            self.scheduled_runs += 1;
-        }
+        self.count_run(free);
         self.statements += history.schedule.choices.len() as u64;
         if history.is_indeterminate() {
             self.indeterminate += 1;
@@ -76,6 +76,7 @@ impl Tally {
             finding.count += 1;
             if finding.count == 1 {
                 finding.found_free_running = free;
+                finding.first_found_after = Some(elapsed);
                 finding.explanation = Some(violation.explanation.clone());
                 new.push(key);
             }
@@ -83,22 +84,37 @@ impl Tally {
         new
     }
 
+    /// A run cut off by a lost server or Ctrl-C: it proves nothing either
+    /// way, so it is indeterminate (never silently uncounted).
+    pub fn record_cut_off(&mut self, free: bool) {
+        self.count_run(free);
+        self.indeterminate += 1;
+    }
+
+    fn count_run(&mut self, free: bool) {
+        if free {
+            self.free_runs += 1;
+        } else {
+            self.scheduled_runs += 1;
+        }
+    }
+
+    /// Records the example of a kind; `None` when no schedule reproduced it.
     pub fn set_example(
         &mut self,
         key: &FindingKey,
         case_number: u64,
-        example: Counterexample,
+        example: Option<Counterexample>,
         saved: Option<PathBuf>,
-        reproduced: bool,
         explanation: Option<String>,
     ) {
         let finding = self.findings.entry(key.clone()).or_default();
         finding.first_case_number = Some(case_number);
-        finding.example = Some(example);
+        finding.reproduced = example.is_some();
+        finding.example = example;
         finding.saved = saved;
-        finding.reproduced = reproduced;
-        if reproduced {
-            finding.explanation = explanation;
+        if let Some(explanation) = explanation {
+            finding.explanation = Some(explanation);
         }
     }
 

@@ -4,6 +4,8 @@
 //! processes never see each other's rows.
 #![allow(dead_code)]
 
+pub mod reports;
+
 use std::sync::{Arc, OnceLock};
 use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Serial;
