@@ -22,6 +22,7 @@ TEST_ENV = TOMBSTONE_PG=$(TEST_PG) TOMBSTONE_REQUIRE_CONTAINER=$(REQUIRE_CONTAIN
 
 test: setup pg-image
 	$(TEST_ENV) $(CARGO) test --lib --bins --tests
+	$(TEST_ENV) $(CARGO) run --quiet --example own_recorder
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(TEST_ENV) $(CARGO) nextest run --lib --bins --tests --no-fail-fast; \
 	else echo "test: cargo-nextest is not installed; skipping the per-process run" >&2; fi

@@ -137,7 +137,7 @@ impl Case {
             .ok_or("a case needs a list of operations")?;
         if list.len() > OPERATIONS_MAX {
             return Err(format!(
-                "a case has at most {OPERATIONS_MAX} operations; this one has {}",
+                "a case has at most {OPERATIONS_MAX} operations, this one has {}",
                 list.len()
             ));
         }

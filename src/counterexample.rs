@@ -202,8 +202,7 @@ impl Counterexample {
                 source,
             }
         })?;
-        let case =
-            Case::from_json(&system, &raw.case).map_err(|e| invalid(format!("case: {e}")))?;
+        let case = Case::from_json(&system, &raw.case).map_err(invalid)?;
         Ok(Counterexample {
             format: raw.format,
             implementation: raw.implementation,

@@ -39,15 +39,7 @@ pub enum ScenarioError {
 impl Scenario {
     /// The names of the system's own scenarios.
     pub fn names(system: &System) -> Vec<String> {
-        system
-            .scenarios
-            .iter()
-            .filter_map(|f| {
-                Path::new(&f.path)
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().to_string())
-            })
-            .collect()
+        System::stems(&system.scenarios)
     }
 
     pub fn load(system: &Arc<System>, name_or_path: &str) -> Result<Scenario, ScenarioError> {
@@ -95,7 +87,7 @@ impl Scenario {
                 raw.format
             )));
         }
-        let case = Case::from_json(system, &raw.case).map_err(|e| invalid(format!("case: {e}")))?;
+        let case = Case::from_json(system, &raw.case).map_err(invalid)?;
         Ok(Scenario {
             name: name.to_string(),
             about: raw.about,

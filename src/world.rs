@@ -296,16 +296,13 @@ fn row_from_json(
             .ok_or_else(|| format!("row {id} names no {name}"))?;
         parents.push(RowKey::new(system, parent, number(value)?));
     }
-    if let Some(fields) = fields {
-        if let Some(extra) = fields
-            .keys()
-            .find(|k| *k != "id" && !spec.parents.iter().any(|&p| &system.entities[p].name == *k))
-        {
-            return Err(format!(
-                "row {id}: unknown field {}",
-                crate::text::quoted(extra)
-            ));
-        }
+    let known =
+        |k: &&String| *k == "id" || spec.parents.iter().any(|&p| &system.entities[p].name == *k);
+    if let Some(extra) = fields.and_then(|f| f.keys().find(|k| !known(k))) {
+        return Err(format!(
+            "row {id}: unknown field {}",
+            crate::text::quoted(extra)
+        ));
     }
     Ok(WorldRow {
         key: RowKey::new(system, entity, id),

@@ -127,7 +127,10 @@ fn run_prints_the_table_and_exits_zero() {
 }
 
 fn saved_counterexample(prefix: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/systems/stack-auth/counterexamples");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/systems/stack-auth/counterexamples"
+    );
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -200,7 +200,9 @@ fn every_shipped_scenario_explores_to_an_outcome_table() {
         let output = harness(&["--system", system, "explore", scenario]);
         let told = text(&output);
         assert!(
-            output.status.code() == Some(1) && told.contains("schedule | statuses | tombstones"),
+            output.status.code() == Some(1)
+                && told.contains("tombstones (writer)")
+                && told.contains("exactly-one-tombstone ["),
             "{system} {scenario}: {told}"
         );
     }

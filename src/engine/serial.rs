@@ -16,11 +16,14 @@ use std::collections::{BTreeSet, HashMap};
 /// cases all the time).
 const KEPT_MAX: usize = 20_000;
 
+/// One serial run's results (by operation index) and final live rows.
+pub type SerialOutcome = (Vec<OperationResult>, BTreeSet<RowKey>);
+
 #[derive(Default)]
 pub(super) struct SerialRuns {
     /// The reference implementation of the last system seen.
     reference: Option<Implementation>,
-    runs: HashMap<(String, Vec<usize>), (Vec<OperationResult>, BTreeSet<RowKey>)>,
+    runs: HashMap<(String, Vec<usize>), SerialOutcome>,
 }
 
 impl Engine {
@@ -31,7 +34,7 @@ impl Engine {
         &mut self,
         case: &Case,
         order: &[usize],
-    ) -> Result<(Vec<OperationResult>, BTreeSet<RowKey>), EngineError> {
+    ) -> Result<SerialOutcome, EngineError> {
         let key = (
             format!("{}|{}", case.system.name, case.to_json()),
             order.to_vec(),

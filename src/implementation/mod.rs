@@ -168,15 +168,7 @@ impl Implementation {
 
     /// The names of the system's own implementations.
     pub fn names(system: &System) -> Vec<String> {
-        system
-            .implementations
-            .iter()
-            .filter_map(|f| {
-                Path::new(&f.path)
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().to_string())
-            })
-            .collect()
+        System::stems(&system.implementations)
     }
 
     /// Every implementation the system ships; they must all be valid.

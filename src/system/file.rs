@@ -560,14 +560,14 @@ fn operations(raw: &RawSystem, system: &System) -> Result<BTreeMap<String, Opera
     }
     for spec in operations.values() {
         for (field, target) in [("otherwise", &spec.otherwise), ("plainer", &spec.plainer)] {
-            if let Some(target) = target {
-                if !operations.contains_key(target) || target == &spec.name {
-                    return Err(format!(
-                        "operation {}, field '{field}': {} is not another operation of this system",
-                        quoted(&spec.name),
-                        quoted(target)
-                    ));
-                }
+            if let Some(target) = target
+                && (!operations.contains_key(target) || target == &spec.name)
+            {
+                return Err(format!(
+                    "operation {}, field '{field}': {} is not another operation of this system",
+                    quoted(&spec.name),
+                    quoted(target)
+                ));
             }
         }
     }

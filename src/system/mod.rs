@@ -375,14 +375,7 @@ impl System {
     /// Every table the harness clears between cases, children before
     /// parents and tombstones first, so foreign keys never object.
     pub fn tables_to_reset(&self) -> Vec<String> {
-        let mut tables: Vec<String> = match &self.tombstones.layout {
-            Layout::Shared { table, .. } => vec![table.clone()],
-            Layout::PerTable => self
-                .entities
-                .iter()
-                .filter_map(|e| e.tombstone_table.clone())
-                .collect(),
-        };
+        let mut tables = self.tombstone_tables();
         tables.extend(self.entities.iter().rev().map(|e| e.table.clone()));
         tables
     }
@@ -397,6 +390,15 @@ impl System {
                 .filter_map(|e| e.tombstone_table.clone())
                 .collect(),
         }
+    }
+
+    /// The names (file stems) of files in one of the system's folders.
+    pub fn stems(files: &[SystemFile]) -> Vec<String> {
+        files
+            .iter()
+            .filter_map(|f| Path::new(&f.path).file_stem())
+            .map(|s| s.to_string_lossy().to_string())
+            .collect()
     }
 
     /// The shipped implementation text of `name`, if the system has one.
