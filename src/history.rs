@@ -1,17 +1,79 @@
 //! What happened in one run of a case: every statement sent, every block and
-//! completion, each operation's result, and the final tables.
+//! completion (with the server's reply), each operation's outcome, and the
+//! final tables with their tombstones: the bottom-level record every other
+//! part reads.
 //!
 //! Owns: the record the oracles judge and the story prints. Must not know:
 //! SQL connections or how the run was scheduled.
 
-use crate::db::StepReply;
-use crate::implementation::{Footprint, Outcome};
+use crate::implementation::Footprint;
 use crate::operation::OperationId;
 use crate::schedule::{Schedule, SessionId};
+use crate::text::quoted;
 use crate::world::RowKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
+
+const UNMAPPED: &str = "unmapped database error";
+
+/// What a client sees when an operation ends: a status and a reason.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: u16,
+    pub reason: String,
+}
+
+impl Outcome {
+    pub fn ok() -> Outcome {
+        Outcome {
+            status: 200,
+            reason: String::new(),
+        }
+    }
+
+    /// Every 5xx is what Stack Auth's clients see as an internal error.
+    pub fn is_server_error(&self) -> bool {
+        self.status >= 500
+    }
+
+    pub fn unmapped(sqlstate: &str, message: &str) -> Outcome {
+        Outcome {
+            status: 500,
+            reason: format!("{UNMAPPED} {sqlstate}: {message}"),
+        }
+    }
+
+    /// Whether this is the 500 of a database error no rule maps.
+    pub fn is_unmapped(&self) -> bool {
+        self.status == 500 && self.reason.starts_with(UNMAPPED)
+    }
+
+    /// Parses "STATUS REASON", e.g. `401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED`.
+    pub fn parse(text: &str) -> Result<Outcome, String> {
+        let (status, reason) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
+        match status.parse::<u16>() {
+            Ok(status) if (100..600).contains(&status) => Ok(Outcome {
+                status,
+                reason: reason.trim().to_string(),
+            }),
+            _ => Err(format!(
+                "{} is not an outcome: write 'continue' or 'STATUS REASON' (e.g. '401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED')",
+                quoted(text)
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reason.is_empty() {
+            write!(f, "{}", self.status)
+        } else {
+            write!(f, "{} {}", self.status, self.reason)
+        }
+    }
+}
 
 /// How an operation ended. An indeterminate one (lost connection, a step
 /// that hit its time limit) is never judged, as in Jepsen's `info`.
@@ -79,6 +141,17 @@ pub struct Event {
     pub choice: usize,
     pub session: SessionId,
     pub kind: EventKind,
+}
+
+/// How a statement ended, as the server said it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepReply {
+    /// Rows affected (INSERT/UPDATE/DELETE) or returned (SELECT).
+    Rows(u64),
+    /// The server refused the statement with this SQLSTATE.
+    Error { sqlstate: String, message: String },
+    /// The connection broke: an infrastructure fault, never a finding.
+    Lost(String),
 }
 
 /// One tombstone, named by the row it records, with the operation whose

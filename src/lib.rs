@@ -1,18 +1,38 @@
 //! tombstone-harness: finds races in tombstone recorders on a real PostgreSQL.
 //!
 //! A case flows through the modules in this order (see ARCHITECTURE.md):
-//! - [`world`]: users, tokens, teams and invitations as plain data.
+//! - [`system`]: one application as data (`fixtures/systems/NAME/`): schema,
+//!   tombstone layout, entities, operations, implementations, scenarios.
+//! - [`world`]: the rows a case starts from, as small numbers with parents.
 //! - [`operation`]: the actions clients take, with operation ids.
 //! - [`case`]: a world plus the operations that run concurrently on it.
 //! - [`implementation`]: an application's statements per operation, from a file.
+//! - [`scenario`]: small named cases for the exhaustive mode.
+//! - [`generate`]: proptest strategies, shrinking and the hunt (the only user
+//!   of proptest).
 //! - [`schedule`]: the printable list of choices "which session moves next".
-//! - [`chooser`]: picks among runnable sessions (serial, scripted, preference, exhaustive).
-//! - [`db`]: PostgreSQL servers, databases, sessions, the blocked probe.
-//! - [`engine`]: runs a case under a chooser and records a [`history`].
-//! - [`history`]: what happened, who wrote each tombstone, the final tables.
-//! - [`oracle`]: each invariant stated once; a verdict names rows, operations, steps.
-//! - [`table`]: the sequential outcome table of `make run`.
+//! - [`chooser`]: picks among runnable sessions (serial, scripted, preference,
+//!   exhaustive).
+//! - [`db`]: PostgreSQL servers, databases, sessions, the blocked probe,
+//!   seeding and the raw snapshot.
+//! - [`engine`]: runs a case under a chooser and records a [`history`]; runs
+//!   the reference implementation's serial orders.
+//! - [`history`]: what happened: statements and replies, outcomes, the final
+//!   tables and tombstones.
+//! - [`tombstone`]: the final tables named by the case's rows.
+//! - [`oracle`]: each invariant stated once; a verdict names rows,
+//!   operations and the steps it blames.
+//! - [`judge`]: oracles plus the serial runs they need.
+//! - [`explore`]: every schedule of a small case, as an outcome table.
+//! - [`stress`]: the nightly loop: workers, shards, the tally, examples.
+//! - [`counterexample`]: the saved file and the story a person reads.
+//! - [`report`]: JSON and JUnit reports, merging shards.
+//! - [`table`]: the sequential outcome table of `make run`, text tables.
 //! - [`timeline`]: one run drawn as an SVG swimlane picture, for people.
+//! - [`harness`]: the library API for a user's own `cargo test`.
+//! - [`text`]: quoting user values so every error stays one line.
+//! - `loom_model` (feature `loom-model`): the loom model of the locking
+//!   protocol.
 
 pub mod case;
 pub mod chooser;

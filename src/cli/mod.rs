@@ -39,6 +39,31 @@ struct Cli {
     command: Command,
 }
 
+/// `--pg`, as the command line spells it (the library's `PgChoice` knows no clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PgArg {
+    /// url if one is given, else container if Docker answers and the image is
+    /// present, else a local cluster if PostgreSQL's binaries are found.
+    Auto,
+    /// A throwaway container of --pg-image.
+    Container,
+    /// A throwaway cluster from this machine's PostgreSQL binaries.
+    Local,
+    /// The server at --pg-url (DATABASE_URL).
+    Url,
+}
+
+impl From<PgArg> for PgChoice {
+    fn from(pg: PgArg) -> PgChoice {
+        match pg {
+            PgArg::Auto => PgChoice::Auto,
+            PgArg::Container => PgChoice::Container,
+            PgArg::Local => PgChoice::Local,
+            PgArg::Url => PgChoice::Url,
+        }
+    }
+}
+
 #[derive(Args, Clone)]
 #[command(next_help_heading = "PostgreSQL (every command)")]
 pub struct PgArgs {
@@ -51,7 +76,7 @@ pub struct PgArgs {
         env = "TOMBSTONE_PG",
         default_value = "auto"
     )]
-    pg: PgChoice,
+    pg: PgArg,
     /// An existing server; the harness creates and drops only its own databases.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pg_url: Option<String>,
@@ -119,7 +144,7 @@ enum Command {
 impl PgArgs {
     pub fn options(&self) -> PgOptions {
         PgOptions {
-            choice: self.pg,
+            choice: self.pg.into(),
             url: self.pg_url.clone(),
             image: self.pg_image.clone(),
         }
@@ -153,7 +178,7 @@ impl TargetArgs {
 
 /// Starts the server and says which one was chosen, once.
 pub async fn start_server(pg: &PgArgs) -> anyhow::Result<Server> {
-    if pg.pg == PgChoice::Url && pg.pg_url.is_none() {
+    if pg.pg == PgArg::Url && pg.pg_url.is_none() {
         anyhow::bail!("--pg url needs --pg-url or DATABASE_URL");
     }
     let server = Server::start(&pg.options()).await?;

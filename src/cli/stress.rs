@@ -48,7 +48,7 @@ pub struct StressArgs {
     /// How each case runs: under the harness's schedules (replayable), at
     /// real concurrency, or both.
     #[arg(long, value_enum, default_value = "mixed")]
-    pub mode: Mode,
+    pub mode: ModeArg,
     /// Write the JSON report here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -74,6 +74,27 @@ pub struct StressArgs {
 
 /// `90s`, `10m`, `1h 30m`, `1.5h` (humantime's units); a bare number is
 /// seconds, as it always was here.
+/// `--mode`, as the command line spells it (the library's `Mode` knows no clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// The engine's controlled schedules: deterministic, replayable.
+    Scheduled,
+    /// Every session at real concurrency with no gating.
+    Free,
+    /// Three scheduled cases for every free-running one.
+    Mixed,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Scheduled => Mode::Scheduled,
+            ModeArg::Free => Mode::Free,
+            ModeArg::Mixed => Mode::Mixed,
+        }
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let seconds;
@@ -202,7 +223,7 @@ pub async fn execute(
         shard: args.shard,
         duration: args.duration,
         cases_max: args.cases,
-        mode: args.mode,
+        mode: args.mode.into(),
         bounds: Bounds::default(),
         save_dir: Some(args.save_dir.clone()),
         shrink_iterations_max: 500,

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How to get PostgreSQL (`--pg`, env `TOMBSTONE_PG`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PgChoice {
     /// url if one is given, else container if Docker answers and the image is
     /// present, else a local cluster if PostgreSQL's binaries are found.
@@ -23,6 +23,24 @@ pub enum PgChoice {
     Container,
     Local,
     Url,
+}
+
+impl PgChoice {
+    pub const ALL: [(&'static str, PgChoice); 4] = [
+        ("auto", PgChoice::Auto),
+        ("container", PgChoice::Container),
+        ("local", PgChoice::Local),
+        ("url", PgChoice::Url),
+    ];
+
+    /// `auto`, `container`, `local` or `url`, in any case.
+    pub fn parse(text: &str) -> Option<PgChoice> {
+        let text = text.trim().to_ascii_lowercase();
+        PgChoice::ALL
+            .iter()
+            .find(|(n, _)| *n == text)
+            .map(|(_, c)| *c)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -48,7 +66,7 @@ impl PgOptions {
     /// The options the environment asks for, as the CLI and the tests read them.
     pub fn from_env() -> Result<PgOptions, DbError> {
         let choice = match std::env::var("TOMBSTONE_PG") {
-            Ok(value) => <PgChoice as clap::ValueEnum>::from_str(&value, true).map_err(|_| {
+            Ok(value) => PgChoice::parse(&value).ok_or_else(|| {
                 DbError::Unavailable(format!(
                     "TOMBSTONE_PG='{value}' is not one of auto, container, local, url"
                 ))

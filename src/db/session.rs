@@ -8,16 +8,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
-/// How a statement ended, as the server said it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StepReply {
-    /// Rows affected (INSERT/UPDATE/DELETE) or returned (SELECT).
-    Rows(u64),
-    /// The server refused the statement with this SQLSTATE.
-    Error { sqlstate: String, message: String },
-    /// The connection broke: an infrastructure fault, never a finding.
-    Lost(String),
-}
+pub use crate::history::StepReply;
 
 type Reply = Box<dyn FnOnce(StepReply, Option<Value>) + Send>;
 

@@ -1,69 +1,12 @@
 //! The small rule language of implementation files: how rows-affected counts
 //! and SQLSTATEs become the outcome a client sees.
 
+pub use crate::history::Outcome;
 use crate::text::quoted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a client sees at the end of an operation, HTTP-like.
-const UNMAPPED: &str = "unmapped database error";
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Outcome {
-    pub status: u16,
-    pub reason: String,
-}
-
-impl Outcome {
-    pub fn ok() -> Outcome {
-        Outcome {
-            status: 200,
-            reason: String::new(),
-        }
-    }
-
-    /// Every 5xx is what Stack Auth's clients see as an internal error.
-    pub fn is_server_error(&self) -> bool {
-        self.status >= 500
-    }
-
-    pub fn unmapped(sqlstate: &str, message: &str) -> Outcome {
-        Outcome {
-            status: 500,
-            reason: format!("{UNMAPPED} {sqlstate}: {message}"),
-        }
-    }
-
-    /// Whether this is the 500 of a database error no rule maps.
-    pub fn is_unmapped(&self) -> bool {
-        self.status == 500 && self.reason.starts_with(UNMAPPED)
-    }
-
-    /// Parses "STATUS REASON", e.g. `401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED`.
-    pub fn parse(text: &str) -> Result<Outcome, String> {
-        let (status, reason) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
-        match status.parse::<u16>() {
-            Ok(status) if (100..600).contains(&status) => Ok(Outcome {
-                status,
-                reason: reason.trim().to_string(),
-            }),
-            _ => Err(format!(
-                "{} is not an outcome: write 'continue' or 'STATUS REASON' (e.g. '401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED')",
-                quoted(text)
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.reason.is_empty() {
-            write!(f, "{}", self.status)
-        } else {
-            write!(f, "{} {}", self.status, self.reason)
-        }
-    }
-}
 
 /// What a matching rule does: go on to the next step, or end the operation.
 #[derive(Clone, Debug, PartialEq, Eq)]

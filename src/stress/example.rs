@@ -2,12 +2,12 @@
 //! kind, and kept only if it still shows it, so every finding's file replays
 //! to a violation of its own kind.
 
-use super::{StressConfig, draw};
+use super::StressConfig;
 use crate::case::Case;
 use crate::chooser::Exhaustive;
 use crate::counterexample::Counterexample;
 use crate::engine::{Engine, EngineError};
-use crate::generate::{CaseSeed, Target, shrink_tree, simplify};
+use crate::generate::{CaseSeed, Target, draw, drawn, shrink_tree, simplify};
 use crate::history::History;
 use crate::implementation::{Implementation, Isolation};
 use crate::judge::judge;
@@ -41,7 +41,7 @@ pub async fn find(
     let mut shrunk =
         shrink_tree(engine, implementation, tree.as_mut(), &target, iterations).await?;
     if target.matches(&shrunk.2).is_none() {
-        let seed = draw(config.seed, n, config.bounds, &config.system, &kinds).current();
+        let seed = drawn(config.seed, n, config.bounds, &config.system, &kinds);
         match rehunt(engine, implementation, &seed, &target).await? {
             Some(schedule) => {
                 shrunk = simplify(engine, implementation, seed, schedule, &target).await?;

@@ -14,20 +14,18 @@ pub use tally::{Finding, FindingKey, Tally};
 
 use crate::chooser::Preference;
 use crate::engine::{Engine, EngineError};
-use crate::generate::{Bounds, CaseSeed, Target, case_seed};
+use crate::generate::{Bounds, Target, drawn};
 use crate::implementation::{Implementation, Isolation};
 use crate::judge::judge;
 use crate::oracle::Invariant;
 use crate::system::System;
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Which engine mode a case runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// The engine's controlled schedules: deterministic, replayable.
@@ -83,38 +81,6 @@ pub struct StressConfig {
     /// After losing the server, how long to keep trying to reconnect
     /// (with backoff) before the run stops as an infrastructure error.
     pub reconnect_max: Duration,
-}
-
-/// The seed of case number `n` of a run seeded `seed`: a fixed mix, so a
-/// case can be re-drawn from `(seed, n)` alone.
-pub fn case_seed_of(seed: u64, n: u64) -> [u8; 32] {
-    let mut state = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut bytes = [0u8; 32];
-    for chunk in bytes.chunks_mut(8) {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    bytes
-}
-
-/// Case number `n`'s value tree (for shrinking) under `bounds`.
-pub fn draw(
-    seed: u64,
-    n: u64,
-    bounds: Bounds,
-    system: &Arc<System>,
-    kinds: &[String],
-) -> Box<dyn ValueTree<Value = CaseSeed>> {
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &case_seed_of(seed, n));
-    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-    let tree = case_seed(bounds, system.clone(), kinds)
-        .expect("StressConfig.bounds must pass Bounds::validate (the CLI uses the default)")
-        .new_tree(&mut runner)
-        .expect("case strategies never reject");
-    Box::new(tree)
 }
 
 /// Shared between a run's workers and whoever shows progress.
@@ -228,9 +194,8 @@ async fn run_case(
         Mode::Free => true,
         Mode::Mixed => n % 4 == 3,
     };
-    let (case, preferences) = draw(config.seed, n, config.bounds, &config.system, &kinds)
-        .current()
-        .resolve();
+    let (case, preferences) =
+        drawn(config.seed, n, config.bounds, &config.system, &kinds).resolve();
     let history = if free {
         engine.run_free(&case, implementation).await
     } else {
@@ -307,19 +272,12 @@ mod tests {
     fn a_case_number_draws_the_same_case_every_time() {
         let system = System::load("stack-auth").unwrap();
         let kinds: Vec<String> = system.operations.keys().cloned().collect();
-        let a = draw(7, 3, Bounds::default(), &system, &kinds)
-            .current()
-            .resolve();
-        let b = draw(7, 3, Bounds::default(), &system, &kinds)
-            .current()
-            .resolve();
+        let a = drawn(7, 3, Bounds::default(), &system, &kinds).resolve();
+        let b = drawn(7, 3, Bounds::default(), &system, &kinds).resolve();
         assert_eq!(a.0, b.0);
         assert_eq!(a.1, b.1);
         assert_ne!(
-            draw(7, 4, Bounds::default(), &system, &kinds)
-                .current()
-                .resolve()
-                .0,
+            drawn(7, 4, Bounds::default(), &system, &kinds).resolve().0,
             a.0
         );
     }
