@@ -17,7 +17,7 @@ use std::fmt;
 
 const UNMAPPED: &str = "unmapped database error";
 
-/// What a client sees when an operation ends: a status and a reason.
+/// What a client sees when an operation ends, HTTP-like: a status and a reason.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Outcome {
     pub status: u16,

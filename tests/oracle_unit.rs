@@ -259,11 +259,13 @@ fn issue_1466_before_the_fix_is_a_500_named_anomaly_a() {
          'record token' (choice 4) recorded 0 rows: op2 had already recorded and removed \
          token t1, and the single-row record found nothing (A: 0 rows recorded → 500 (#1466))"
     );
-    // op2 finished before op1 began, so only one order may explain it.
+    // A correct server never answers a 5xx: no order can explain it, and the
+    // order the operations finished in shows what one would have answered.
     assert_eq!(
         explanation(&verdict, Invariant::SequentiallyExplained),
-        "no serial order explains the history (the 1 order respecting real time tried); closest, \
-         in order op2, op1: op1 would get 401 but got 500 expected exactly one recorded refresh token"
+        "no serial order explains the history: op1 got a 5xx, which a correct server never \
+         answers; as the operations finished, in order op2, op1: op1 would get 401 but got 500 \
+         expected exactly one recorded refresh token"
     );
 }
 

@@ -6,8 +6,6 @@ use crate::text::quoted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What a client sees at the end of an operation, HTTP-like.
-
 /// What a matching rule does: go on to the next step, or end the operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Then {

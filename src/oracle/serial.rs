@@ -63,6 +63,18 @@ pub fn orders_to_try(case: &Case, history: &History) -> (Vec<Vec<usize>>, usize)
     (tried, total)
 }
 
+/// The operations that got a 5xx: a correct server never answers one, so
+/// when there is any, no serial order can explain the history, and one
+/// serial run (to show what a correct server would have done) is enough.
+pub fn server_errors(case: &Case, history: &History) -> Vec<OperationId> {
+    case.operations
+        .iter()
+        .zip(&history.results)
+        .filter(|(_, r)| matches!(r, OperationResult::Finished(o) if o.is_server_error()))
+        .map(|(op, _)| op.id)
+        .collect()
+}
+
 /// Whether this serial run gives the history's statuses and final rows.
 pub fn explains(case: &Case, history: &History, run: &SerialRun) -> bool {
     attempt(case, history, run).cost() == 0
@@ -89,7 +101,21 @@ pub fn sequentially_explained(
         }
     }
     let (_, total) = orders_to_try(case, history);
-    vec![violation(case, runs.len(), total, closest)]
+    let tried = |orders: String| {
+        format!(
+            "no serial order explains the history ({orders} respecting real time tried); closest"
+        )
+    };
+    let headline = match server_errors(case, history).as_slice() {
+        [] if runs.len() < total => tried(format!("the first {} of {total} orders", runs.len())),
+        [] if total == 1 => tried("the 1 order".to_string()),
+        [] => tried(format!("all {total} orders")),
+        failed => format!(
+            "no serial order explains the history: {} got a 5xx, which a correct server never answers; as the operations finished",
+            names(failed)
+        ),
+    };
+    vec![violation(case, &headline, closest)]
 }
 
 /// `precedes[x][y]`: operation x finished at a choice before operation y
@@ -242,7 +268,7 @@ fn differences(attempt: &Attempt<'_>) -> String {
     differences.join("; ")
 }
 
-fn violation(case: &Case, tried: usize, total: usize, closest: Option<Attempt<'_>>) -> Violation {
+fn violation(case: &Case, headline: &str, closest: Option<Attempt<'_>>) -> Violation {
     let Some(closest) = closest else {
         // Real time orders operations acyclically in any recorded run; an
         // empty set of orders means the history contradicts itself.
@@ -255,15 +281,8 @@ fn violation(case: &Case, tried: usize, total: usize, closest: Option<Attempt<'_
             blamed: Vec::new(),
         };
     };
-    let orders = if tried < total {
-        format!("the first {tried} of {total} orders")
-    } else if tried == 1 {
-        "the 1 order".to_string()
-    } else {
-        format!("all {tried} orders")
-    };
     let explanation = format!(
-        "no serial order explains the history ({orders} respecting real time tried); closest, in order {}: {}",
+        "{headline}, in order {}: {}",
         names(&closest.order),
         differences(&closest)
     );
