@@ -100,19 +100,6 @@ impl Case {
         rows
     }
 
-    /// The operation that creates `row`, if one does.
-    pub fn creator_of(&self, row: &RowKey) -> Option<OperationId> {
-        self.operations
-            .iter()
-            .find(|op| {
-                op.action
-                    .created_rows(&self.system)
-                    .iter()
-                    .any(|r| &r.key == row)
-            })
-            .map(|op| op.id)
-    }
-
     pub fn to_json(&self) -> serde_json::Value {
         let operations: Vec<serde_json::Value> = self
             .operations

@@ -134,25 +134,6 @@ impl World {
             + 1
     }
 
-    pub fn push(&mut self, row: WorldRow) {
-        self.rows.push(row);
-        self.rows.sort_by(|a, b| a.key.cmp(&b.key));
-    }
-
-    /// Without `key` and every row that belongs to it.
-    pub fn without(&self, key: &RowKey) -> World {
-        let mut gone = vec![key.clone()];
-        let mut rows = Vec::new();
-        for row in &self.rows {
-            if gone.contains(&row.key) || row.parents.iter().any(|p| gone.contains(p)) {
-                gone.push(row.key.clone());
-            } else {
-                rows.push(row.clone());
-            }
-        }
-        World { rows }
-    }
-
     /// Checks the world is well formed: unique rows, parents that exist and
     /// are of the entities the system says.
     pub fn validate(&self, system: &System) -> Result<(), String> {

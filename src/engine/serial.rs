@@ -11,6 +11,7 @@ use crate::history::OperationResult;
 use crate::implementation::Implementation;
 use crate::world::RowKey;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Kept serial runs past this many are forgotten (a stress run sees new
 /// cases all the time).
@@ -22,7 +23,7 @@ pub type SerialOutcome = (Vec<OperationResult>, BTreeSet<RowKey>);
 #[derive(Default)]
 pub(super) struct SerialRuns {
     /// The reference implementation of the last system seen.
-    reference: Option<Implementation>,
+    reference: Option<Arc<Implementation>>,
     runs: HashMap<(String, Vec<usize>), SerialOutcome>,
 }
 
@@ -53,18 +54,18 @@ impl Engine {
         Ok(found)
     }
 
-    fn reference(&mut self, case: &Case) -> Result<Implementation, EngineError> {
+    fn reference(&mut self, case: &Case) -> Result<Arc<Implementation>, EngineError> {
         let system = &case.system;
         let fits = |i: &Implementation| i.system == system.name && i.name == system.reference;
         if let Some(reference) = self.serial.reference.as_ref().filter(|i| fits(i)) {
             return Ok(reference.clone());
         }
-        let reference = Implementation::load(system, &system.reference).map_err(|e| {
-            EngineError::Reference {
+        let reference = Implementation::load(system, &system.reference)
+            .map(Arc::new)
+            .map_err(|e| EngineError::Reference {
                 system: system.name.clone(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         self.serial.reference = Some(reference.clone());
         Ok(reference)
     }
