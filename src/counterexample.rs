@@ -260,10 +260,13 @@ impl Counterexample {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("implementation");
+        // Letters read well run together (`BE`); words need a separator.
         let anomalies = if anomalies.is_empty() {
             "X".into()
-        } else {
+        } else if anomalies.iter().all(|a| a.chars().count() == 1) {
             anomalies.join("")
+        } else {
+            anomalies.join("+")
         };
         format!(
             "{stem}-{anomalies}-{}-{:08x}.json",

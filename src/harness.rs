@@ -45,6 +45,9 @@ pub enum HarnessError {
     Runtime(std::io::Error),
     #[error("saving the counterexample: {0}")]
     Save(#[from] crate::counterexample::CounterexampleError),
+    /// A statement that fails even when its operation runs alone.
+    #[error(transparent)]
+    Preflight(#[from] crate::preflight::PreflightError),
 }
 
 /// What to hunt: a system (shipped name or directory) and one of its
@@ -121,6 +124,13 @@ impl Harness {
         let server = runtime.block_on(Server::start(&PgOptions::from_env()?))?;
         let database = runtime.block_on(server.create_database(&system))?;
         let mut engine = runtime.block_on(Engine::open(database.connector(), Limits::default()))?;
+        let alone =
+            crate::preflight::check(&mut engine, &system, std::slice::from_ref(&implementation));
+        if let Err(error) = runtime.block_on(alone) {
+            drop(engine);
+            let _ = runtime.block_on(database.drop_database());
+            return Err(error.into());
+        }
         let hunt = Hunt::from_env(self.cases, self.seed);
         let found = hunt.run(&runtime, &mut engine, &system, &implementation, Target::Any)?;
         let saved = match &found {

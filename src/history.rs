@@ -12,7 +12,7 @@ use crate::schedule::{Schedule, SessionId};
 use crate::text::quoted;
 use crate::world::RowKey;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 const UNMAPPED: &str = "unmapped database error";
@@ -155,20 +155,45 @@ pub enum StepReply {
 }
 
 /// One tombstone, named by the row it records, with the operation whose
-/// session wrote it.
+/// session wrote it and the fields it holds as written (the
+/// replayable-tombstone oracle compares them with what the row was).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TombstoneRow {
     pub row: RowKey,
     pub writer: Option<OperationId>,
+    /// The source table it names (shared layout); `None` when its own
+    /// table says which (per-table layout).
+    pub table: Option<String>,
     pub primary_key: serde_json::Value,
     pub data: Option<serde_json::Value>,
+    /// The declared required columns, as written (`{"shouldUpdateSequenceId": true}`).
+    pub required: serde_json::Value,
+}
+
+/// A tombstone that names no row of the world: an unknown table, a key that
+/// is not an object, or a key no row (or more than one) fits. A sync could
+/// not replay it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrphanTombstone {
+    pub writer: Option<OperationId>,
+    pub table: String,
+    pub key: serde_json::Value,
+    /// Why no row fits, as a phrase: "names table 'X', which is not tracked".
+    pub reason: String,
 }
 
 /// The final tables: the live rows and the tombstones, in the order written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub live: BTreeSet<RowKey>,
+    /// Live rows no row of the case can be: `ProjectUser {"id": …}`. A
+    /// serial run of the reference never makes them, so they are compared.
+    pub strangers: BTreeSet<String>,
     pub tombstones: Vec<TombstoneRow>,
+    pub orphans: Vec<OrphanTombstone>,
+    /// What each deleted row held when it was deleted (its last deleted
+    /// version), read where the layout stores the row in its tombstone.
+    pub deleted: BTreeMap<RowKey, serde_json::Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -213,9 +238,15 @@ impl History {
         for (i, result) in self.results.iter().enumerate() {
             text.push_str(&format!("{} {result}\n", SessionId::from_index(i)));
         }
-        text.push_str(&format!("{:?}\n", self.snapshot.live));
+        text.push_str(&format!(
+            "{:?} {:?}\n",
+            self.snapshot.live, self.snapshot.strangers
+        ));
         for t in &self.snapshot.tombstones {
             text.push_str(&format!("{} {:?}\n", t.row, t.writer));
+        }
+        for o in &self.snapshot.orphans {
+            text.push_str(&format!("orphan {:?} {}\n", o.writer, o.reason));
         }
         text
     }

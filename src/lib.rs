@@ -27,6 +27,8 @@
 //! - [`stress`]: the nightly loop: workers, shards, the tally, examples.
 //! - [`counterexample`]: the saved file and the story a person reads.
 //! - [`report`]: JSON and JUnit reports, merging shards.
+//! - [`preflight`]: every operation alone before any concurrent run; a
+//!   statement that cannot run even alone is the file's mistake.
 //! - [`table`]: the sequential outcome table of `make run`, text tables.
 //! - [`timeline`]: one run drawn as an SVG swimlane picture, for people.
 //! - [`harness`]: the library API for a user's own `cargo test`.
@@ -49,6 +51,7 @@ pub mod judge;
 pub mod loom_model;
 pub mod operation;
 pub mod oracle;
+pub mod preflight;
 pub mod report;
 pub mod scenario;
 pub mod schedule;

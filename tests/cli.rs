@@ -297,7 +297,7 @@ fn stress_writes_json_and_junit_and_shards_merge() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 6, "2 implementations × 3 invariants");
+    assert_eq!(cases.len(), 8, "2 implementations × 4 invariants");
     let failed = |class: &str, name: &str| {
         let case = cases
             .iter()

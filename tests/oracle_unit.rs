@@ -13,11 +13,8 @@ mod common;
 use std::collections::BTreeMap;
 use tombstone_harness::case::Case;
 use tombstone_harness::db::StepReply;
-use tombstone_harness::history::{
-    Event, EventKind, History, OperationResult, Snapshot, Statement, TombstoneRow,
-};
+use tombstone_harness::history::{Event, EventKind, History, OperationResult, Snapshot, Statement};
 use tombstone_harness::implementation::{Implementation, Outcome};
-use tombstone_harness::operation::OperationId;
 use tombstone_harness::oracle::{Anomaly, Invariant, SerialRun, Verdict, judge};
 use tombstone_harness::schedule::{Schedule, SessionId};
 use tombstone_harness::world::{RowKey, parse_label};
@@ -60,6 +57,7 @@ fn serial(order: &[usize], outcomes: &[&str], live: &[RowKey]) -> SerialRun {
 /// name of the session's operation in Stack Auth's implementation (its
 /// footprint is what blame reads).
 struct Script {
+    case: Case,
     implementation: Implementation,
     kinds: Vec<String>,
     choices: Vec<SessionId>,
@@ -71,6 +69,7 @@ struct Script {
 impl Script {
     fn new(case: &Case) -> Script {
         Script {
+            case: case.clone(),
             implementation: common::implementation("stack-auth-post-1466"),
             kinds: case
                 .operations
@@ -146,12 +145,7 @@ impl Script {
     fn ends_with(self, live: &[RowKey], tombstones: &[(&str, u16)]) -> History {
         let tombstones = tombstones
             .iter()
-            .map(|(label, writer)| TombstoneRow {
-                row: rows(label).remove(0),
-                writer: Some(OperationId(*writer)),
-                primary_key: serde_json::Value::Null,
-                data: None,
-            })
+            .map(|(label, writer)| common::recorded(&self.case, rows(label).remove(0), *writer))
             .collect();
         History {
             schedule: Schedule::new(self.choices),
@@ -164,6 +158,7 @@ impl Script {
             snapshot: Snapshot {
                 live: live.iter().cloned().collect(),
                 tombstones,
+                ..Snapshot::default()
             },
         }
     }
@@ -561,6 +556,8 @@ fn verdicts_print_one_violation_per_line_and_serialize_by_name() {
             "B: duplicate tombstone",
             "C: missing tombstone",
             "D: tombstone for a live row",
+            "wrong tombstone",
+            "orphan tombstone",
             "E: server error"
         ]
     );

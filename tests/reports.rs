@@ -119,7 +119,7 @@ fn merging_shards_with_different_implementations_keeps_all_of_them() {
         })
         .collect();
     let junit = Junit::read(&dir.path().join("merged.xml"));
-    assert_eq!(junit.cases.len(), 9, "3 implementations × 3 invariants");
+    assert_eq!(junit.cases.len(), 12, "3 implementations × 4 invariants");
     let failed: std::collections::BTreeSet<(String, String)> = junit
         .cases
         .iter()

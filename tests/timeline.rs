@@ -10,9 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use tombstone_harness::case::Case;
 use tombstone_harness::db::StepReply;
-use tombstone_harness::history::{
-    Event, EventKind, History, OperationResult, Snapshot, Statement, TombstoneRow,
-};
+use tombstone_harness::history::{Event, EventKind, History, OperationResult, Snapshot, Statement};
 use tombstone_harness::implementation::{Footprint, Implementation, Outcome};
 use tombstone_harness::operation::OperationId;
 use tombstone_harness::oracle::{self, Invariant, Verdict};
@@ -32,6 +30,7 @@ fn rows(labels: &str) -> Vec<RowKey> {
 /// A history written as a script: `choose` starts a choice, and every
 /// statement sent or answered after it happens during that choice.
 struct Story {
+    case: Case,
     implementation: Implementation,
     kinds: Vec<String>,
     choices: Vec<SessionId>,
@@ -44,6 +43,7 @@ struct Story {
 impl Story {
     fn new(case: &Case) -> Story {
         Story {
+            case: case.clone(),
             implementation: common::implementation("stack-auth-post-1466"),
             kinds: case
                 .operations
@@ -150,12 +150,7 @@ impl Story {
     fn ends_with(self, live: &str, tombstones: &[(&str, u16)]) -> History {
         let tombstones = tombstones
             .iter()
-            .map(|(label, writer)| TombstoneRow {
-                row: rows(label).remove(0),
-                writer: Some(OperationId(*writer)),
-                primary_key: serde_json::Value::Null,
-                data: None,
-            })
+            .map(|(label, writer)| common::recorded(&self.case, rows(label).remove(0), *writer))
             .collect();
         History {
             schedule: Schedule::new(self.choices),
@@ -164,6 +159,7 @@ impl Story {
             snapshot: Snapshot {
                 live: rows(live).into_iter().collect(),
                 tombstones,
+                ..Snapshot::default()
             },
         }
     }

@@ -7,12 +7,10 @@
 use super::{EXIT_CLEAN, EXIT_ERROR, PgArgs, TargetArgs, start_server};
 use clap::Args;
 use std::sync::Arc;
-use tombstone_harness::db::StepReply;
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::history::{EventKind, History, Statement};
 use tombstone_harness::implementation::Implementation;
+use tombstone_harness::preflight;
 use tombstone_harness::system::System;
-use tombstone_harness::table::{solo_actions, solo_rows, standard_world};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -38,24 +36,10 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &CheckArgs) -> anyhow:
     let server = start_server(pg).await?;
     let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
-    let world = standard_world(system);
-    let actions = solo_actions(system, &world);
     let mut problems = Vec::new();
     for implementation in &implementations {
-        let own: Vec<_> = actions
-            .iter()
-            .filter(|a| implementation.script(&a.kind).is_some())
-            .cloned()
-            .collect();
-        let rows = solo_rows(&mut engine, system, implementation, &world, &own).await?;
-        for row in &rows {
-            if let Some(problem) = failed_alone(&row.history) {
-                problems.push(format!(
-                    "{}: operation '{}', {problem}",
-                    implementation.label, row.action.kind
-                ));
-            }
-        }
+        let (rows, mistakes) = preflight::run_alone(&mut engine, system, implementation).await?;
+        problems.extend(mistakes);
         println!(
             "{}: {} operations run alone",
             implementation.name,
@@ -74,22 +58,18 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &CheckArgs) -> anyhow:
     Ok(EXIT_CLEAN)
 }
 
-/// Why an operation run alone shows a mistake in its implementation: a
-/// statement the server refused as malformed (SQLSTATE class 42: syntax,
-/// an undefined table, column or function) whatever the rules say, or any
-/// error no rule maps. Alone, nothing races: such an error is the file's.
-fn failed_alone(history: &History) -> Option<String> {
-    let unmapped = history.results.iter().any(|r| {
-        matches!(r, tombstone_harness::history::OperationResult::Finished(o) if o.is_unmapped())
-    });
-    history.events.iter().find_map(|event| match &event.kind {
-        EventKind::Completed {
-            statement: Statement::Step { name, .. },
-            reply: StepReply::Error { sqlstate, message },
-        } if sqlstate.starts_with("42") || unmapped => Some(format!(
-            "step '{name}': the server answered {sqlstate} {}",
-            tombstone_harness::text::one_line(message)
-        )),
-        _ => None,
-    })
+/// Before a concurrent run: every operation of `implementations` alone on
+/// a scratch database of `server`; a statement that fails even alone is a
+/// usage error (one line, exit 2), not a race on every case.
+pub async fn preflight(
+    server: &tombstone_harness::db::Server,
+    system: &Arc<System>,
+    implementations: &[Implementation],
+) -> anyhow::Result<()> {
+    let database = server.create_database(system).await?;
+    let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+    let checked = preflight::check(&mut engine, system, implementations).await;
+    drop(engine);
+    database.drop_database().await?;
+    Ok(checked?)
 }

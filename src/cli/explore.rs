@@ -65,6 +65,7 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
     let server = start_server(pg).await?;
     let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+    tombstone_harness::preflight::check(&mut engine, system, &implementations).await?;
     println!(
         "scenario {}: {}\n{}",
         args.scenario, scenario.about, scenario.case

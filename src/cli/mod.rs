@@ -31,7 +31,7 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 struct Cli {
     #[command(flatten)]
     pg: PgArgs,
-    /// The system under test: a shipped one (stack-auth, blog, ledger) or a
+    /// The system under test: a shipped one (stack-auth, blog, shop) or a
     /// directory holding system.toml.
     #[arg(long, global = true, env = "TOMBSTONE_SYSTEM", default_value = tombstone_harness::system::DEFAULT)]
     system: String,

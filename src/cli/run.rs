@@ -11,8 +11,9 @@ use std::time::Duration;
 use tombstone_harness::db::Server;
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::implementation::Implementation;
+use tombstone_harness::preflight;
 use tombstone_harness::system::System;
-use tombstone_harness::table::{render, solo_actions, solo_rows, standard_world};
+use tombstone_harness::table::{render, standard_world};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -49,16 +50,25 @@ async fn solo_table(
         "System {}: each operation alone on the world {world}:\n",
         system.name
     );
-    let actions = solo_actions(system, &world);
     let mut rows = Vec::new();
+    let mut mistakes = Vec::new();
     for implementation in implementations {
-        let solo = solo_rows(&mut engine, system, implementation, &world, &actions)
+        let (solo, found) = preflight::run_alone(&mut engine, system, implementation)
             .await
             .with_context(|| format!("running {}", implementation.name))?;
         rows.extend(solo);
+        mistakes.extend(found);
     }
     println!("{}", render(&rows));
     drop(engine);
     database.drop_database().await?;
+    // A statement that fails even alone is the file's mistake: racing it
+    // would only report it as a 500 on every case.
+    if let Some(first) = mistakes.first() {
+        anyhow::bail!(preflight::PreflightError::Mistakes {
+            first: first.clone(),
+            count: mistakes.len(),
+        });
+    }
     Ok(())
 }

@@ -122,9 +122,12 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &StressArgs) -> anyhow
     if args.jobs == 0 {
         anyhow::bail!("--jobs must be at least 1");
     }
-    args.target.load(system)?;
+    let implementations = args.target.load(system)?;
     let args = &args.seeded();
     let server = start_server(pg)
+        .await
+        .map_err(|e| report_failure(system, args, e))?;
+    super::check::preflight(&server, system, &implementations)
         .await
         .map_err(|e| report_failure(system, args, e))?;
     execute(&server, system, args, "stress").await

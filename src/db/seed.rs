@@ -14,8 +14,25 @@ use sqlx::{AssertSqlSafe, Executor};
 /// implementation file needs no harness-specific SQL to be attributable.
 /// The write order comes from one sequence shared by every tombstone table,
 /// stable across runs of one schedule.
+///
+/// Where a tombstone holds the deleted row, a trigger keeps what each
+/// tracked row held when it was deleted (`harnessDeleted`), so the oracle
+/// can compare the two column by column. It only inserts into a table of
+/// its own, so it takes no lock an implementation's statements could meet.
 pub fn harness_sql(system: &System) -> String {
     let mut sql = String::from("CREATE SEQUENCE \"harnessWriteOrder\";\n");
+    if system.tombstones_store_rows() {
+        sql.push_str(DELETED_SQL);
+        for (index, entity) in system.entities.iter().enumerate() {
+            if entity.tracked {
+                sql.push_str(&format!(
+                    "CREATE TRIGGER \"harnessDeleted\" AFTER DELETE ON {} FOR EACH ROW \
+                     EXECUTE FUNCTION \"harnessKeepDeleted\"('{index}');\n",
+                    quote_identifier(&entity.table)
+                ));
+            }
+        }
+    }
     for table in system.tombstone_tables() {
         sql.push_str(&format!(
             "ALTER TABLE {} ADD COLUMN \"harnessOperation\" text DEFAULT current_setting('application_name', true), \
@@ -25,6 +42,16 @@ pub fn harness_sql(system: &System) -> String {
     }
     sql
 }
+
+const DELETED_SQL: &str =
+    "CREATE TABLE \"harnessDeleted\" (entity int NOT NULL, content jsonb NOT NULL, \
+     \"order\" bigserial);
+CREATE FUNCTION \"harnessKeepDeleted\"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO \"harnessDeleted\" (entity, content) VALUES (TG_ARGV[0]::int, to_jsonb(OLD));
+  RETURN NULL;
+END $$;
+";
 
 /// `"Name"`, with inner quotes doubled.
 pub fn quote_identifier(name: &str) -> String {
@@ -41,6 +68,10 @@ pub fn world_sql(case: &Case) -> String {
         .iter()
         .map(|t| format!("DELETE FROM {};\n", quote_identifier(t)))
         .collect();
+    if system.tombstones_store_rows() {
+        // Last: clearing the tracked tables just fired the trigger.
+        sql.push_str("DELETE FROM \"harnessDeleted\";\n");
+    }
     for row in case.world.rows() {
         let entity = &system.entities[row.key.entity];
         let columns: Vec<String> = entity

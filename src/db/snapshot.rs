@@ -34,6 +34,9 @@ pub struct RawSnapshot {
     pub live: Vec<RawRow>,
     /// In the order they were written.
     pub tombstones: Vec<RawTombstone>,
+    /// What each deleted tracked row held (its entity and the whole row),
+    /// in the order deleted; only where tombstones store rows.
+    pub deleted: Vec<RawRow>,
 }
 
 fn key_object(columns: &[String]) -> String {
@@ -96,6 +99,12 @@ pub fn snapshot_sql(system: &System) -> String {
             }
         }
     }
+    if system.tombstones_store_rows() {
+        parts.push(
+            "SELECT 2, entity, NULL, content, NULL, NULL, NULL, \"order\" FROM \"harnessDeleted\""
+                .into(),
+        );
+    }
     format!("{}\nORDER BY kind, o", parts.join("\nUNION ALL "))
 }
 
@@ -122,6 +131,9 @@ pub(super) async fn read(conn: &mut PgConnection, sql: &str) -> Result<RawSnapsh
         if kind == 0 {
             let entity = entity.expect("live rows carry their entity");
             snapshot.live.push(RawRow { entity, key });
+        } else if kind == 2 {
+            let entity = entity.expect("deleted rows carry their entity");
+            snapshot.deleted.push(RawRow { entity, key });
         } else {
             snapshot.tombstones.push(RawTombstone {
                 table,

@@ -62,8 +62,6 @@ pub enum EngineError {
         implementation: String,
         operation: String,
     },
-    #[error("reading the final tables: {0}")]
-    Snapshot(String),
     #[error("system {system}: its reference implementation: {message}")]
     Reference { system: String, message: String },
     #[error("the schedule reached choices_max = {0} choices without finishing (state: {1})")]
@@ -352,7 +350,7 @@ impl Engine {
     /// The final tables, named by the case's rows.
     async fn snapshot(&mut self, case: &Case) -> Result<crate::history::Snapshot, EngineError> {
         let raw = self.control.snapshot(&case.system).await?;
-        crate::tombstone::name_snapshot(case, &raw).map_err(EngineError::Snapshot)
+        Ok(crate::tombstone::name_snapshot(case, &raw))
     }
 
     fn step_wait_max(&self) -> Duration {

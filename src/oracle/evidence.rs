@@ -175,6 +175,15 @@ pub fn steps_that<'h>(
     blamed(system, &steps, verb, row)
 }
 
+/// The steps of `operation` that recorded tombstones at all: for a
+/// tombstone that names no row, the rule of [`blamed`] has no row to narrow by.
+pub fn recording_steps(history: &History, operation: OperationId) -> Vec<StepEvidence<'_>> {
+    completed(history, operation)
+        .into_iter()
+        .filter(|step| step.rows() > 0 && step.footprint().is_some_and(|f| f.records))
+        .collect()
+}
+
 /// `op2 'record all tokens' (choice 3)`: an operation and the steps of it
 /// that could have done what is described.
 pub fn operation_with_steps(operation: OperationId, steps: &[StepEvidence<'_>]) -> String {

@@ -8,6 +8,8 @@
 //! history. An indeterminate history is never judged (Jepsen's `info`).
 //!
 //! - [`tombstones`]: exactly one tombstone per deleted row, none per live row.
+//! - [`replayable`]: every tombstone names a tracked row and carries its
+//!   exact key, its content and the declared columns the sync needs.
 //! - [`server_errors`]: no operation ends in a 5xx.
 //! - [`serial`]: some serial order of the operations, run by the system's
 //!   reference implementation, explains every status and the final rows.
@@ -16,6 +18,7 @@ mod evidence;
 
 pub use evidence::{Verb, blamed};
 pub use serial::SerialRun;
+mod replayable;
 pub mod serial;
 mod server_errors;
 mod tombstones;
@@ -33,13 +36,15 @@ use std::fmt;
 #[serde(rename_all = "kebab-case")]
 pub enum Invariant {
     ExactlyOneTombstone,
+    ReplayableTombstone,
     NoServerError,
     SequentiallyExplained,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 3] = [
+    pub const ALL: [Invariant; 4] = [
         Invariant::ExactlyOneTombstone,
+        Invariant::ReplayableTombstone,
         Invariant::NoServerError,
         Invariant::SequentiallyExplained,
     ];
@@ -47,6 +52,7 @@ impl Invariant {
     pub fn name(self) -> &'static str {
         match self {
             Invariant::ExactlyOneTombstone => "exactly-one-tombstone",
+            Invariant::ReplayableTombstone => "replayable-tombstone",
             Invariant::NoServerError => "no-server-error",
             Invariant::SequentiallyExplained => "sequentially-explained",
         }
@@ -56,6 +62,7 @@ impl Invariant {
     pub fn check(self, case: &Case, history: &History, serial: &[SerialRun]) -> Vec<Violation> {
         match self {
             Invariant::ExactlyOneTombstone => tombstones::exactly_one_tombstone(case, history),
+            Invariant::ReplayableTombstone => replayable::replayable_tombstone(case, history),
             Invariant::NoServerError => server_errors::no_server_error(case, history),
             Invariant::SequentiallyExplained => {
                 serial::sequentially_explained(case, history, serial)
@@ -80,10 +87,12 @@ pub struct Anomaly {
 }
 
 /// The harness's own anomalies and what each means.
-pub const KINDS: [(&str, &str); 4] = [
+pub const KINDS: [(&str, &str); 6] = [
     ("duplicate", "duplicate tombstone"),
     ("missing", "missing tombstone"),
     ("live", "tombstone for a live row"),
+    ("wrong", "wrong tombstone"),
+    ("orphan", "orphan tombstone"),
     ("server-error", "server error"),
 ];
 

@@ -188,14 +188,18 @@ struct Attempt<'h> {
     live_only_in_database: Vec<RowKey>,
     /// Live after the serial run although the database lost them.
     live_only_serially: Vec<RowKey>,
+    /// Live rows no row of the case can be: the reference only ever makes
+    /// the case's rows, so no serial order explains them.
+    strangers: Vec<&'h str>,
 }
 
 impl Attempt<'_> {
     /// How far the order is from explaining the history: one per status
     /// that differs, one more if the live rows differ at all.
     fn cost(&self) -> usize {
-        let rows_differ =
-            !self.live_only_in_database.is_empty() || !self.live_only_serially.is_empty();
+        let rows_differ = !self.live_only_in_database.is_empty()
+            || !self.live_only_serially.is_empty()
+            || !self.strangers.is_empty();
         self.mismatches.len() + usize::from(rows_differ)
     }
 }
@@ -231,6 +235,12 @@ fn attempt<'h>(case: &Case, history: &'h History, run: &SerialRun) -> Attempt<'h
         mismatches,
         live_only_in_database: database.difference(&run.live).cloned().collect(),
         live_only_serially: run.live.difference(database).cloned().collect(),
+        strangers: history
+            .snapshot
+            .strangers
+            .iter()
+            .map(String::as_str)
+            .collect(),
     }
 }
 
@@ -260,6 +270,12 @@ fn differences(attempt: &Attempt<'_>) -> String {
         rows_differ.push(format!(
             "live serially but not in the database: {}",
             names(&attempt.live_only_serially)
+        ));
+    }
+    if !attempt.strangers.is_empty() {
+        rows_differ.push(format!(
+            "live in the database and no row of the case: {}",
+            attempt.strangers.join(", ")
         ));
     }
     if !rows_differ.is_empty() {

@@ -232,7 +232,7 @@ async fn run_case(
 }
 
 /// The invariants every implementation is checked against, for reports.
-pub fn invariants() -> [Invariant; 3] {
+pub fn invariants() -> [Invariant; 4] {
     Invariant::ALL
 }
 

@@ -380,6 +380,18 @@ impl System {
         tables
     }
 
+    /// Whether a tombstone holds the deleted row (`data_column`): then the
+    /// harness keeps what each deleted row held, to compare.
+    pub fn tombstones_store_rows(&self) -> bool {
+        matches!(
+            self.tombstones.layout,
+            Layout::Shared {
+                data_column: Some(_),
+                ..
+            }
+        )
+    }
+
     /// The tables where tombstones are written.
     pub fn tombstone_tables(&self) -> Vec<String> {
         match &self.tombstones.layout {

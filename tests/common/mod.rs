@@ -11,10 +11,12 @@ use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Serial;
 use tombstone_harness::db::{Database, PgOptions, Server};
 use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::history::TombstoneRow;
 use tombstone_harness::implementation::Implementation;
+use tombstone_harness::operation::OperationId;
 use tombstone_harness::oracle::Violation;
 use tombstone_harness::system::System;
-use tombstone_harness::world::World;
+use tombstone_harness::world::{RowKey, World};
 
 /// The shipped Stack Auth system, which most tests are about.
 pub fn stack() -> Arc<System> {
@@ -40,6 +42,32 @@ pub fn case(world: &str, actions: &[&str]) -> Case {
 pub fn one_user(tokens: u16) -> String {
     let tokens: Vec<String> = (1..=tokens).map(|t| format!("t{t}(u1)")).collect();
     format!("u1 {}", tokens.join(" "))
+}
+
+/// The tombstone a correct recorder writes for `row` (a row of `case`):
+/// the row's exact key and every required column's value; for synthetic
+/// histories, which the replayable-tombstone oracle judges too.
+pub fn recorded(case: &Case, row: RowKey, writer: u16) -> TombstoneRow {
+    let world_row = case
+        .all_rows()
+        .into_iter()
+        .find(|r| r.key == row)
+        .unwrap_or_else(|| panic!("{row} is not a row of the case"));
+    let required = case
+        .system
+        .tombstones
+        .required
+        .clone()
+        .into_iter()
+        .collect();
+    TombstoneRow {
+        row,
+        writer: Some(OperationId(writer)),
+        table: None,
+        primary_key: case.system.key_json(&world_row),
+        data: None,
+        required: serde_json::Value::Object(required),
+    }
 }
 
 /// The anomaly a violation names, as text (`Some("B")`).
