@@ -32,6 +32,8 @@
 //! - [`table`]: the sequential outcome table of `make run`, text tables.
 //! - [`timeline`]: one run drawn as an SVG swimlane picture, for people.
 //! - [`harness`]: the library API for a user's own `cargo test`.
+//! - [`mutate`]: mutants of an implementation (one plausible mistake each),
+//!   to ask whether the hunt notices.
 //! - [`text`]: quoting user values so every error stays one line.
 //! - `loom_model` (feature `loom-model`): the loom model of the locking
 //!   protocol.
@@ -49,6 +51,7 @@ pub mod implementation;
 pub mod judge;
 #[cfg(feature = "loom-model")]
 pub mod loom_model;
+pub mod mutate;
 pub mod operation;
 pub mod oracle;
 pub mod preflight;
