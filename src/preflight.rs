@@ -47,7 +47,7 @@ impl fmt::Display for Mistake {
 pub enum PreflightError {
     /// The first mistake, and how many there are in all.
     #[error("{first}{}", if *.count > 1 { format!(" (and {} more: `check` lists them)", .count - 1) } else { String::new() })]
-    Mistakes { first: Mistake, count: usize },
+    Mistakes { first: Box<Mistake>, count: usize },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -121,7 +121,7 @@ pub async fn check(
     match mistakes.first() {
         None => Ok(()),
         Some(first) => Err(PreflightError::Mistakes {
-            first: first.clone(),
+            first: Box::new(first.clone()),
             count: mistakes.len(),
         }),
     }

@@ -74,7 +74,7 @@ impl Keys {
             .map(|(row, own)| (own.intersection(&held).count(), row))
             .filter(|(score, _)| *score > 0)
             .collect();
-        best.sort_by(|a, b| b.0.cmp(&a.0));
+        best.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
         match best.as_slice() {
             [] => Err("its key names no row of the world".into()),
             [(_, row)] => Ok((*row).clone()),

@@ -102,15 +102,17 @@ fn only(violations: Vec<Violation>, anomaly: &str) -> String {
     violation.explanation.clone()
 }
 
+/// The one finding of a run whose only tombstone is this DeletedRow row.
+fn finding(table: &str, key: Value, data: Value, sync: bool, anomaly: &str) -> String {
+    only(replayable(vec![tombstone(table, key, data, sync)]), anomaly)
+}
+
+const TOKENS: &str = "ProjectUserRefreshToken";
+
 #[test]
 fn a_tombstone_with_the_exact_key_row_and_sync_flag_is_replayable() {
     let case = sign_out();
-    let good = tombstone(
-        "ProjectUserRefreshToken",
-        key(&case, "t1"),
-        t1_content(&case),
-        true,
-    );
+    let good = tombstone(TOKENS, key(&case, "t1"), t1_content(&case), true);
     assert!(replayable(vec![good]).is_empty());
 }
 
@@ -118,15 +120,7 @@ fn a_tombstone_with_the_exact_key_row_and_sync_flag_is_replayable() {
 fn a_key_without_the_tenancy_is_wrong_and_names_the_field() {
     let case = sign_out();
     let partial = json!({ "id": id_of(&case, "t1") });
-    let why = only(
-        replayable(vec![tombstone(
-            "ProjectUserRefreshToken",
-            partial,
-            t1_content(&case),
-            true,
-        )]),
-        "wrong",
-    );
+    let why = finding(TOKENS, partial, t1_content(&case), true, "wrong");
     assert!(why.contains("token t1"), "{why}");
     assert!(why.contains("key lacks field 'tenancyId'"), "{why}");
 }
@@ -135,15 +129,7 @@ fn a_key_without_the_tenancy_is_wrong_and_names_the_field() {
 fn a_misnamed_key_field_is_wrong_not_an_error() {
     let case = sign_out();
     let misnamed = json!({ "tenancyId": TENANCY, "tokenId": id_of(&case, "t1") });
-    let why = only(
-        replayable(vec![tombstone(
-            "ProjectUserRefreshToken",
-            misnamed,
-            t1_content(&case),
-            true,
-        )]),
-        "wrong",
-    );
+    let why = finding(TOKENS, misnamed, t1_content(&case), true, "wrong");
     assert!(why.contains("key lacks field 'id'"), "{why}");
     assert!(why.contains("key has field 'tokenId'"), "{why}");
 }
@@ -153,30 +139,14 @@ fn a_key_value_of_another_json_type_is_wrong() {
     let case = sign_out();
     let mut typed = key(&case, "t1");
     typed["tenancyId"] = json!([TENANCY]);
-    let why = only(
-        replayable(vec![tombstone(
-            "ProjectUserRefreshToken",
-            typed,
-            t1_content(&case),
-            true,
-        )]),
-        "wrong",
-    );
+    let why = finding(TOKENS, typed, t1_content(&case), true, "wrong");
     assert!(why.contains("field 'tenancyId' is [\""), "{why}");
 }
 
 #[test]
 fn a_tombstone_the_sync_skips_is_wrong() {
     let case = sign_out();
-    let why = only(
-        replayable(vec![tombstone(
-            "ProjectUserRefreshToken",
-            key(&case, "t1"),
-            t1_content(&case),
-            false,
-        )]),
-        "wrong",
-    );
+    let why = finding(TOKENS, key(&case, "t1"), t1_content(&case), false, "wrong");
     assert!(
         why.contains("'shouldUpdateSequenceId' is false, the sync needs true"),
         "{why}"
@@ -189,15 +159,7 @@ fn data_that_is_not_the_deleted_row_is_wrong_column_by_column() {
     let mut stale = t1_content(&case);
     stale["refreshToken"] = json!("y");
     stale["extra"] = json!(1);
-    let why = only(
-        replayable(vec![tombstone(
-            "ProjectUserRefreshToken",
-            key(&case, "t1"),
-            stale,
-            true,
-        )]),
-        "wrong",
-    );
+    let why = finding(TOKENS, key(&case, "t1"), stale, true, "wrong");
     assert!(
         why.contains("data field 'refreshToken' is \"y\", the row's is \"x\""),
         "{why}"
@@ -208,13 +170,11 @@ fn data_that_is_not_the_deleted_row_is_wrong_column_by_column() {
 #[test]
 fn a_table_the_system_does_not_track_is_an_orphan() {
     let case = sign_out();
-    let why = only(
-        replayable(vec![tombstone(
-            "RefreshToken",
-            key(&case, "t1"),
-            t1_content(&case),
-            true,
-        )]),
+    let why = finding(
+        "RefreshToken",
+        key(&case, "t1"),
+        t1_content(&case),
+        true,
         "orphan",
     );
     assert!(
@@ -240,15 +200,7 @@ fn keys_that_name_no_single_row_are_orphans() {
         ),
     ];
     for (key, reason) in cases {
-        let why = only(
-            replayable(vec![tombstone(
-                "ProjectUserRefreshToken",
-                key.clone(),
-                t1_content(&case),
-                true,
-            )]),
-            "orphan",
-        );
+        let why = finding(TOKENS, key.clone(), t1_content(&case), true, "orphan");
         assert!(why.contains(reason), "{key}: {why}");
     }
 }
@@ -257,15 +209,7 @@ fn keys_that_name_no_single_row_are_orphans() {
 fn a_key_held_as_text_still_points_at_its_row_but_is_wrong() {
     let case = sign_out();
     let text = Value::String(key(&case, "t1").to_string());
-    let why = only(
-        replayable(vec![tombstone(
-            "ProjectUserRefreshToken",
-            text,
-            t1_content(&case),
-            true,
-        )]),
-        "wrong",
-    );
+    let why = finding(TOKENS, text, t1_content(&case), true, "wrong");
     assert!(why.contains("token t1"), "{why}");
     assert!(why.contains("not an object"), "{why}");
 }
@@ -273,12 +217,7 @@ fn a_key_held_as_text_still_points_at_its_row_but_is_wrong() {
 #[test]
 fn a_live_row_no_case_row_can_be_is_unexplained_not_an_error() {
     let case = sign_out();
-    let good = tombstone(
-        "ProjectUserRefreshToken",
-        key(&case, "t1"),
-        t1_content(&case),
-        true,
-    );
+    let good = tombstone(TOKENS, key(&case, "t1"), t1_content(&case), true);
     let mut raw = raw(&case, vec![good]);
     let token = case.system.entity("token").unwrap();
     raw.live.push(RawRow {

@@ -1,7 +1,8 @@
 //! `cargo bench --bench harness`: the figures of BENCHMARKS.md, each a ratio
 //! measured side by side in one run on one throwaway local PostgreSQL 15.
 //! Not a test: nothing here asserts a speed. Sections (all by default, or a
-//! comma list in `BENCH_ONLY`): isolation, blocking, hunts, stress, scaling, pruning.
+//! comma list in `BENCH_ONLY`): isolation, blocking, hunts, stress, scaling, pruning,
+//! mutants.
 //! Writes `benches/results.json` and `benches/results.md`.
 //!
 //! Env: BENCH_REPEATS (runs of each permutation, default 40), BENCH_SEEDS
@@ -11,6 +12,7 @@
 
 mod hunts;
 mod isolation;
+mod mutants;
 mod pruning;
 mod scaling;
 mod stress;
@@ -158,6 +160,11 @@ fn main() {
     if wanted("scaling") {
         let (value, rows) = scaling::exhaustive(&bench);
         results.insert("scaling".into(), value);
+        table.extend(rows);
+    }
+    if wanted("mutants") {
+        let (value, rows) = mutants::time_to_kill(&bench);
+        results.insert("mutants".into(), value);
         table.extend(rows);
     }
     if wanted("pruning") {

@@ -61,6 +61,22 @@ Examples:
   tombstone-harness --system blog check -i blog-buggy
   tombstone-harness --system path/to/my-system check -i path/to/my-system/implementations/mine.toml";
 
+pub const MUTATE: &str = "\
+Each mutant is the implementation with one change (drop FOR UPDATE, split a
+WITH d AS (DELETE … RETURNING) INSERT into record then delete, leave the
+transaction, swap two steps, drop a WHERE conjunct, a required tombstone value
+or a key field, a 0-rows rule). Each runs alone, then under the hunt for
+--budget, then, if nothing killed it, every schedule of the shipped scenarios
+that run its operation: the same outcomes as the original there make it
+equivalent. Exit 0 when every mutant is killed or equivalent, 1 when one
+survived (its line says how to re-run it).
+
+Examples:
+  tombstone-harness mutate -i atomic
+  tombstone-harness mutate -i atomic --list
+  tombstone-harness --system blog mutate -i blog-fixed --budget 5s --seed 1
+  tombstone-harness mutate -i atomic --only sign-out --save /tmp/mutants";
+
 pub const COMPLETIONS: &str = "\
 Examples:
   tombstone-harness completions bash > /etc/bash_completion.d/tombstone-harness

@@ -4,6 +4,7 @@ mod check;
 mod explore;
 mod findings;
 mod help;
+mod mutate;
 mod progress;
 mod replay;
 mod report;
@@ -130,6 +131,10 @@ enum Command {
     /// of every implementation alone on a scratch database.
     #[command(after_help = help::CHECK)]
     Check(check::CheckArgs),
+    /// Derive mutants of an implementation and show which invariant kills
+    /// each (a mutation score: is the harness strong enough for it?).
+    #[command(after_help = help::MUTATE)]
+    Mutate(mutate::MutateArgs),
     /// Write shell completions to stdout.
     #[command(after_help = help::COMPLETIONS)]
     Completions {
@@ -235,6 +240,7 @@ pub fn main() -> i32 {
             Command::Report(args) => report::run(args),
             Command::Timeline(args) => timeline::run(&cli.pg, args).await,
             Command::Check(args) => check::run(&cli.pg, &system()?, args).await,
+            Command::Mutate(args) => mutate::run(&cli.pg, &system()?, args).await,
             Command::Completions { shell } => help::completions(*shell),
             Command::Man => help::man(),
         }

@@ -66,7 +66,7 @@ async fn solo_table(
     // would only report it as a 500 on every case.
     if let Some(first) = mistakes.first() {
         anyhow::bail!(preflight::PreflightError::Mistakes {
-            first: first.clone(),
+            first: Box::new(first.clone()),
             count: mistakes.len(),
         });
     }

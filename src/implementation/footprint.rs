@@ -72,7 +72,9 @@ impl Footprint {
             let bit = 1u64 << index;
             for at in mentions(sql, &entity.table) {
                 footprint.touches |= bit;
-                if preceded_by(sql, at, "delete from") {
+                // A soft-deleted entity (`live_when`) is deleted by an UPDATE.
+                let soft = entity.live_when.is_some() && preceded_by(sql, at, "update");
+                if preceded_by(sql, at, "delete from") || soft {
                     footprint.deletes |= bit;
                 }
             }

@@ -5,11 +5,16 @@
 //! a file that validates, named `<original>~<id>`.
 //!
 //! Owns: the operators (`operators`) and the SQL splitting they rest on
-//! (`sql`). Must not know: connections, the engine, oracles, how mutants are
-//! run or scored.
+//! (`sql`), both pure; running one mutant until something kills it, or
+//! proving it equivalent on the shipped scenarios (`run`); the hand-written
+//! corpus's manifest (`corpus`). Must not know: printing, exit codes.
 
+pub mod corpus;
 mod operators;
+mod run;
 mod sql;
+
+pub use run::{Baseline, Fate, Kill, KilledBy, MutateConfig, MutateError, Stage, kill, run_mutant};
 
 use crate::implementation::Implementation;
 use crate::system::System;
