@@ -355,15 +355,17 @@ pub fn story(
         i += used;
     }
     out.push_str("final tombstones:");
-    if history.snapshot.tombstones.is_empty() {
+    if history.snapshot.tombstones.is_empty() && history.snapshot.orphans.is_empty() {
         out.push_str(" none");
     }
+    let by = |writer: Option<crate::operation::OperationId>| {
+        writer.map_or_else(|| "unknown".to_string(), |w| w.to_string())
+    };
     for t in &history.snapshot.tombstones {
-        let writer = t
-            .writer
-            .map(|w| w.to_string())
-            .unwrap_or_else(|| "unknown".into());
-        out.push_str(&format!(" {} (by {writer});", t.row));
+        out.push_str(&format!(" {} (by {});", t.row, by(t.writer)));
+    }
+    for o in &history.snapshot.orphans {
+        out.push_str(&format!(" an orphan in {} (by {});", o.table, by(o.writer)));
     }
     out.push('\n');
     if verdict.is_clean() {

@@ -194,3 +194,34 @@ fn a_sql_typo_is_a_one_line_usage_error_from_check_run_and_stress() {
         );
     }
 }
+
+#[test]
+fn an_orphan_tombstone_is_a_finding_of_run_and_its_story_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mutant = repo().join("fixtures/mutants/stack-auth/sign-out-table-not-a-table.toml");
+    let save = dir.path().display().to_string();
+    let args = [
+        "run",
+        "-i",
+        mutant.to_str().unwrap(),
+        "--cases",
+        "8",
+        "--seed",
+        "2",
+        "--save-dir",
+        save.as_str(),
+    ];
+    let out = expect_exit(dir.path(), &args, 1);
+    let replay = out
+        .lines()
+        .find(|l| l.contains(" orphan: tombstone-harness replay "))
+        .unwrap_or_else(|| panic!("no orphan finding with a replay command:\n{out}"));
+    let file = replay.rsplit(' ').next().unwrap();
+    let story = expect_exit(dir.path(), &["replay", file], 1);
+    assert!(
+        story.contains("an orphan in RefreshToken (by op")
+            && story.contains("replayable-tombstone (orphan tombstone)")
+            && story.contains("it names table 'RefreshToken', which the system does not track"),
+        "{story}"
+    );
+}

@@ -135,22 +135,25 @@ pub(super) fn footer(
 ) -> i32 {
     const PLAIN: &str = r##"fill="#222222""##;
     svg.open(r#"g class="footer""#);
-    let tombstones: Vec<(String, &str)> = if history.snapshot.tombstones.is_empty() {
-        vec![("none".to_string(), PLAIN)]
-    } else {
-        let texts: Vec<String> = history
-            .snapshot
-            .tombstones
-            .iter()
-            .map(|t| {
-                let writer = t
-                    .writer
-                    .map_or("a session outside the case".into(), |w| w.to_string());
-                format!("{} (written by {writer})", t.row)
-            })
-            .collect();
-        vec![(texts.join(" · "), PLAIN)]
-    };
+    let snapshot = &history.snapshot;
+    let tombstones: Vec<(String, &str)> =
+        if snapshot.tombstones.is_empty() && snapshot.orphans.is_empty() {
+            vec![("none".to_string(), PLAIN)]
+        } else {
+            let by = |writer: Option<crate::operation::OperationId>| {
+                writer.map_or("a session outside the case".into(), |w| w.to_string())
+            };
+            let named = snapshot
+                .tombstones
+                .iter()
+                .map(|t| format!("{} (written by {})", t.row, by(t.writer)));
+            let orphans = snapshot
+                .orphans
+                .iter()
+                .map(|o| format!("an orphan in {} (written by {})", o.table, by(o.writer)));
+            let texts: Vec<String> = named.chain(orphans).collect();
+            vec![(texts.join(" · "), PLAIN)]
+        };
     let heading = "Final tombstones (after the run: a deleted row needs exactly one)";
     let mut y = section(svg, width, top, heading, &tombstones);
     let red = format!(r#"fill="{RED}""#);
