@@ -142,6 +142,13 @@ impl Harness {
         panic!("no line with {needle:?} in {:?}", self.seen);
     }
 
+    /// Waits for the run's header, printed once the implementations have
+    /// run alone on a scratch database (`preflight`) and the workers start:
+    /// a fault before it would hit the preflight, not the run.
+    fn workers_starting(&mut self) {
+        self.line_with("stress: seed ");
+    }
+
     fn cluster_dir(&mut self) -> PathBuf {
         let line = self.line_with("PostgreSQL: local cluster at ");
         let rest = line.split("local cluster at ").nth(1).unwrap();
@@ -214,6 +221,7 @@ async fn a_killed_server_stops_the_run_with_exit_2_a_partial_report_and_no_race(
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
+    harness.workers_starting();
     drop(sessions_running(&cluster).await);
     let pid = std::fs::read_to_string(cluster.join("data/postmaster.pid")).unwrap();
     let pid: i32 = pid.lines().next().unwrap().trim().parse().unwrap();
@@ -270,6 +278,7 @@ async fn dropped_connections_are_reconnected_and_the_run_goes_on() {
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
+    harness.workers_starting();
     let mut admin = sessions_running(&cluster).await;
     // What a server restart looks like from the client: every connection of
     // ours dropped at once.
@@ -306,6 +315,7 @@ async fn ctrl_c_writes_the_partial_report_cleans_up_and_exits_130() {
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
+    harness.workers_starting();
     drop(sessions_running(&cluster).await);
     // SAFETY: SIGINT to the child this test started.
     assert_eq!(
@@ -339,6 +349,7 @@ async fn a_killed_harness_leaves_no_cluster_behind() {
         "atomic",
     ]);
     let cluster = harness.cluster_dir();
+    harness.workers_starting();
     drop(sessions_running(&cluster).await);
     harness.child.kill().unwrap();
     let _ = harness.wait();
@@ -397,6 +408,7 @@ async fn a_killed_container_stops_the_run_with_exit_2_and_no_race() {
         .username("postgres")
         .password("postgres")
         .database("postgres");
+    harness.workers_starting();
     drop(sessions_running_at(&options).await);
     assert!(
         Command::new("docker")
@@ -441,6 +453,7 @@ async fn a_restarted_server_is_reconnected_to_and_the_run_goes_on() {
     ];
     let mut harness = Harness::start(&args);
     let cluster = harness.cluster_dir();
+    harness.workers_starting();
     drop(sessions_running(&cluster).await);
     let data = cluster.join("data");
     let command_line = std::fs::read_to_string(data.join("postmaster.opts")).unwrap();

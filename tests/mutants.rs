@@ -45,9 +45,16 @@ async fn every_corpus_mutant_is_caught_by_its_expected_invariant() {
             bounds: Bounds::default(),
             schedules_max: 0,
         };
-        let killed = kill(&mut engine, &system, &implementation, &config, &target)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        let killed = kill(
+            &mut engine,
+            &system,
+            &implementation,
+            &config,
+            &target,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         drop(engine);
         database.drop_database().await.unwrap();
         match killed {

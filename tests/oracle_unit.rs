@@ -15,6 +15,7 @@ use tombstone_harness::case::Case;
 use tombstone_harness::db::StepReply;
 use tombstone_harness::history::{Event, EventKind, History, OperationResult, Snapshot, Statement};
 use tombstone_harness::implementation::{Implementation, Outcome};
+use tombstone_harness::operation::OperationId;
 use tombstone_harness::oracle::{Anomaly, Invariant, SerialRun, Verdict, judge};
 use tombstone_harness::schedule::{Schedule, SessionId};
 use tombstone_harness::world::{RowKey, parse_label};
@@ -120,6 +121,15 @@ impl Script {
 
     fn commit(self, session: u16) -> Script {
         self.send(session, Statement::Commit, StepReply::Rows(0))
+    }
+
+    fn begin(self, session: u16) -> Script {
+        let begin = Statement::Begin("read committed".into());
+        self.send(session, begin, StepReply::Rows(0))
+    }
+
+    fn rollback(self, session: u16) -> Script {
+        self.send(session, Statement::Rollback, StepReply::Rows(0))
     }
 
     /// The session's operation ends, at the choice of its last statement.
@@ -331,6 +341,38 @@ fn a_token_signed_in_between_record_and_delete_has_no_tombstone() {
         explanation(&verdict, Invariant::ExactlyOneTombstone),
         "token t2 (created by op2) was deleted with no tombstone: deleted by op1 'delete all tokens' (choice 4)"
     );
+}
+
+#[test]
+fn a_delete_that_was_rolled_back_is_not_blamed_for_a_missing_tombstone() {
+    let case = common::case(
+        &common::one_user(1),
+        &[
+            "change-password-admin user=u1",
+            "change-password-admin user=u1",
+        ],
+    );
+    // op2 deletes t1 inside a transaction that rolls back; op1 then deletes
+    // it for good without having recorded it.
+    let history = Script::new(&case)
+        .begin(2)
+        .step(2, "update password hash", 1)
+        .step(2, "delete all tokens", 1)
+        .rollback(2)
+        .finish(2, "404 USER_NOT_FOUND")
+        .step(1, "update password hash", 1)
+        .step(1, "record all tokens", 0)
+        .step(1, "delete all tokens", 1)
+        .finish(1, "200")
+        .ends_with(&rows("u1"), &[]);
+    let verdict = judge(&case, &history, &[]);
+    let missing: Vec<_> = verdict.of(Invariant::ExactlyOneTombstone).collect();
+    assert_eq!(missing.len(), 1, "{verdict}");
+    assert_eq!(
+        missing[0].explanation,
+        "token t1 was deleted with no tombstone: deleted by op1 'delete all tokens' (choice 7)"
+    );
+    assert_eq!(missing[0].operations, vec![OperationId(1)]);
 }
 
 #[test]

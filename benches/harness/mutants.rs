@@ -45,9 +45,16 @@ pub fn time_to_kill(bench: &Bench) -> (Value, Vec<[String; 4]>) {
                 let mut engine = Engine::open(database.connector(), Limits::default())
                     .await
                     .expect("engine");
-                let killed = kill(&mut engine, &system, &implementation, &config, &target)
-                    .await
-                    .expect("kill");
+                let killed = kill(
+                    &mut engine,
+                    &system,
+                    &implementation,
+                    &config,
+                    &target,
+                    None,
+                )
+                .await
+                .expect("kill");
                 drop(engine);
                 let _ = database.drop_database().await;
                 killed

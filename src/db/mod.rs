@@ -64,10 +64,48 @@ impl DbError {
         }
     }
 
+    /// Whether the server or the connection went away (worth reconnecting),
+    /// as opposed to the server refusing one of the harness's own queries,
+    /// which reconnecting cannot fix: a run that reconnected on every case
+    /// would report nothing and exit 0.
+    pub fn is_lost(&self) -> bool {
+        match self {
+            DbError::Connection(_) | DbError::Io { .. } | DbError::Unavailable(_) => true,
+            // Class 08 (connection exception) and 57 (operator intervention:
+            // the server shutting down) come back as database errors.
+            DbError::Query { message, .. } => {
+                let code = message.rsplit_once('(').map_or("", |(_, code)| code);
+                code.starts_with("08") || code.starts_with("57")
+            }
+            DbError::System(_) => false,
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> DbError {
         DbError::Io {
             context: context.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod loss_tests {
+    use super::DbError;
+
+    #[test]
+    fn only_a_connection_gone_is_worth_reconnecting() {
+        let query = |code: &str| DbError::Query {
+            context: "reading the final tables".into(),
+            message: format!("something ({code})"),
+        };
+        assert!(DbError::Connection("reset by peer".into()).is_lost());
+        assert!(query("57P01").is_lost(), "terminated by an administrator");
+        assert!(query("08006").is_lost(), "connection failure");
+        assert!(
+            !query("42P01").is_lost(),
+            "a query the server refuses stays refused"
+        );
+        assert!(!DbError::System("no column".into()).is_lost());
     }
 }

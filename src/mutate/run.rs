@@ -131,7 +131,8 @@ pub async fn run_mutant(
             }
         })?;
     let started = Instant::now();
-    let cases = match kill(engine, system, &implementation, config, &Target::Any).await? {
+    let focus = Some(mutant.operation.as_str());
+    let cases = match kill(engine, system, &implementation, config, &Target::Any, focus).await? {
         Ok(kill) => {
             return Ok(Fate::Killed {
                 by: kill.by,
@@ -161,13 +162,16 @@ pub struct Kill {
 
 /// Runs `implementation` alone, then hunts it for the budget, until a
 /// violation `target` accepts: the kill, or how many cases ran without one.
-/// A statement failing alone kills only for `Target::Any`.
+/// A statement failing alone kills only for `Target::Any`. With a `focus`
+/// operation the hunt draws only operations that touch a table it touches
+/// (the others cannot race it), so the budget goes where the change is.
 pub async fn kill(
     engine: &mut Engine,
     system: &Arc<System>,
     implementation: &Implementation,
     config: &MutateConfig,
     target: &Target,
+    focus: Option<&str>,
 ) -> Result<Result<Kill, u64>, EngineError> {
     let started = Instant::now();
     let done = |by: KilledBy, stage: Stage| {
@@ -188,18 +192,50 @@ pub async fn kill(
             return done(violation.into(), Stage::Alone);
         }
     }
-    Ok(
-        match hunt(engine, system, implementation, config, target, started).await? {
-            Hunted::Killed(violation, case) => done(violation.into(), Stage::Hunt { case })?,
-            Hunted::Clean(cases) => Err(cases),
-        },
+    let kinds = match focus {
+        Some(operation) => related(implementation, operation),
+        None => implementation.operations.keys().cloned().collect(),
+    };
+    let hunted = hunt(
+        engine,
+        system,
+        implementation,
+        &kinds,
+        config,
+        target,
+        started,
     )
+    .await?;
+    Ok(match hunted {
+        Hunted::Killed(violation, case) => done(violation.into(), Stage::Hunt { case })?,
+        Hunted::Clean(cases) => Err(cases),
+    })
 }
 
 impl From<Violation> for KilledBy {
     fn from(violation: Violation) -> KilledBy {
         KilledBy::Invariant(Box::new(violation))
     }
+}
+
+/// The operations of `implementation` whose statements touch a table that
+/// `operation`'s touch (itself included), in name order.
+fn related(implementation: &Implementation, operation: &str) -> Vec<String> {
+    let touches = |kind: &str| {
+        implementation.script(kind).map_or(0, |script| {
+            script
+                .steps
+                .iter()
+                .fold(0u64, |bits, step| bits | step.footprint.touches)
+        })
+    };
+    let focus = touches(operation);
+    implementation
+        .operations
+        .keys()
+        .filter(|kind| kind.as_str() == operation || touches(kind) & focus != 0)
+        .cloned()
+        .collect()
 }
 
 /// The first violation of `verdict` that `target` accepts.
@@ -223,11 +259,11 @@ async fn hunt(
     engine: &mut Engine,
     system: &Arc<System>,
     implementation: &Implementation,
+    kinds: &[String],
     config: &MutateConfig,
     target: &Target,
     started: Instant,
 ) -> Result<Hunted, EngineError> {
-    let kinds: Vec<String> = implementation.operations.keys().cloned().collect();
     let deadline = started + config.budget;
     engine.set_deadline(Some(deadline));
     let mut n = 0;
@@ -235,7 +271,7 @@ async fn hunt(
         if Instant::now() >= deadline {
             break Ok(Hunted::Clean(n));
         }
-        let (case, preferences) = drawn(config.seed, n, config.bounds, system, &kinds).resolve();
+        let (case, preferences) = drawn(config.seed, n, config.bounds, system, kinds).resolve();
         // As `stress --mode mixed`: real concurrency finds some races in
         // fewer cases, controlled schedules the rest.
         let history = if n % 4 == 3 {

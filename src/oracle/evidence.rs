@@ -168,17 +168,49 @@ pub fn steps_that<'h>(
     verb: Verb,
     row: &RowKey,
 ) -> Vec<StepEvidence<'h>> {
-    let steps: Vec<(StepEvidence<'h>, Option<Footprint>, u64)> = completed(history, operation)
+    let steps: Vec<(StepEvidence<'h>, Option<Footprint>, u64)> = kept(history, operation)
         .into_iter()
         .map(|step| (step, step.footprint(), step.rows()))
         .collect();
     blamed(system, &steps, verb, row)
 }
 
+/// The completed statements of `operation` whose effects stayed: a
+/// transaction that ended in ROLLBACK (a rule that stopped the operation,
+/// an error, a retried attempt) undid every step since its BEGIN, so none
+/// of them deleted or recorded anything.
+pub fn kept(history: &History, operation: OperationId) -> Vec<StepEvidence<'_>> {
+    let mut kept = Vec::new();
+    let mut open: Vec<StepEvidence<'_>> = Vec::new();
+    let mut in_transaction = false;
+    for step in completed(history, operation) {
+        match step.statement {
+            Statement::Begin(_) => in_transaction = true,
+            // A COMMIT the server refused (a serialization failure) rolled back.
+            Statement::Commit if matches!(step.reply, StepReply::Error { .. }) => {
+                open.clear();
+                in_transaction = false;
+            }
+            Statement::Commit => {
+                kept.append(&mut open);
+                in_transaction = false;
+            }
+            Statement::Rollback => {
+                open.clear();
+                in_transaction = false;
+            }
+            Statement::Step { .. } if in_transaction => open.push(step),
+            Statement::Step { .. } => kept.push(step),
+        }
+    }
+    // A transaction still open at the end of the history committed nothing.
+    kept
+}
+
 /// The steps of `operation` that recorded tombstones at all: for a
 /// tombstone that names no row, the rule of [`blamed`] has no row to narrow by.
 pub fn recording_steps(history: &History, operation: OperationId) -> Vec<StepEvidence<'_>> {
-    completed(history, operation)
+    kept(history, operation)
         .into_iter()
         .filter(|step| step.rows() > 0 && step.footprint().is_some_and(|f| f.records))
         .collect()

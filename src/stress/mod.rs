@@ -143,7 +143,9 @@ pub async fn worker(
                 Err(EngineError::Interrupted) => return Ok(()),
                 // The case that was cut off was counted indeterminate; the
                 // run goes on if the server comes back.
-                Err(EngineError::Db(lost)) => reconnect(engine, config, progress, lost).await?,
+                Err(EngineError::Db(lost)) if lost.is_lost() => {
+                    reconnect(engine, config, progress, lost).await?
+                }
                 Err(other) => return Err(other),
             }
         }
@@ -204,7 +206,12 @@ async fn run_case(
             .await
     };
     let history = history.inspect_err(|error| {
-        if matches!(error, EngineError::Db(_) | EngineError::Interrupted) {
+        let cut_off = match error {
+            EngineError::Db(db) => db.is_lost(),
+            EngineError::Interrupted => true,
+            _ => false,
+        };
+        if cut_off {
             progress
                 .tally
                 .lock()
