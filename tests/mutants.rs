@@ -7,11 +7,10 @@
 mod common;
 
 use std::time::Duration;
-use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::mutate::corpus;
-use tombstone_harness::mutate::{KilledBy, MutateConfig, kill};
+use tombstone_harness::mutate::{KilledBy, MutateConfig, kill_on};
 use tombstone_harness::system::System;
 
 /// Generous: the corpus is killed in about a second each (BENCHMARKS.md);
@@ -35,28 +34,15 @@ async fn every_corpus_mutant_is_caught_by_its_expected_invariant() {
         let implementation = Implementation::load(&system, &entry.file.display().to_string())
             .unwrap_or_else(|e| panic!("{e}"));
         let target = entry.target(&system).unwrap_or_else(|e| panic!("{e}"));
-        let database = server.create_database(&system).await.unwrap();
-        let mut engine = Engine::open(database.connector(), Limits::default())
-            .await
-            .unwrap();
         let config = MutateConfig {
             seed: 1,
             budget: BUDGET,
             bounds: Bounds::default(),
             schedules_max: 0,
         };
-        let killed = kill(
-            &mut engine,
-            &system,
-            &implementation,
-            &config,
-            &target,
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
-        drop(engine);
-        database.drop_database().await.unwrap();
+        let killed = kill_on(&server, &system, &implementation, &config, &target)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         match killed {
             Ok(kill) => {
                 let KilledBy::Invariant(violation) = &kill.by else {

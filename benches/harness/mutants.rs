@@ -5,10 +5,9 @@
 use super::{Bench, env_u64, median, repo_path};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::implementation::Implementation;
-use tombstone_harness::mutate::{MutateConfig, corpus, kill};
+use tombstone_harness::mutate::{MutateConfig, corpus, kill_on};
 use tombstone_harness::system::System;
 
 /// Past this a seed counts as not killed.
@@ -36,29 +35,16 @@ pub fn time_to_kill(bench: &Bench) -> (Value, Vec<[String; 4]>) {
                 bounds: Bounds::default(),
                 schedules_max: 0,
             };
-            let killed = bench.runtime.block_on(async {
-                let database = bench
-                    .server
-                    .create_database(&system)
-                    .await
-                    .expect("database");
-                let mut engine = Engine::open(database.connector(), Limits::default())
-                    .await
-                    .expect("engine");
-                let killed = kill(
-                    &mut engine,
+            let killed = bench
+                .runtime
+                .block_on(kill_on(
+                    &bench.server,
                     &system,
                     &implementation,
                     &config,
                     &target,
-                    None,
-                )
-                .await
+                ))
                 .expect("kill");
-                drop(engine);
-                let _ = database.drop_database().await;
-                killed
-            });
             if let Ok(kill) = killed {
                 times.push(kill.after.as_secs_f64());
             }

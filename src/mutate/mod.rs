@@ -14,7 +14,9 @@ mod operators;
 mod run;
 mod sql;
 
-pub use run::{Baseline, Fate, Kill, KilledBy, MutateConfig, MutateError, Stage, kill, run_mutant};
+pub use run::{
+    Baseline, Fate, Kill, KilledBy, MutateConfig, MutateError, Stage, kill, kill_on, run_mutant,
+};
 
 use crate::implementation::Implementation;
 use crate::system::System;

@@ -101,6 +101,8 @@ pub enum MutateError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Explore(#[from] ExploreError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
     /// A generated mutant that does not load is a harness bug in the
     /// operators, reported rather than panicking mid-run.
     #[error("mutant {id} does not load: {message}")]
@@ -210,6 +212,23 @@ pub async fn kill(
         Hunted::Killed(violation, case) => done(violation.into(), Stage::Hunt { case })?,
         Hunted::Clean(cases) => Err(cases),
     })
+}
+
+/// [`kill`] on a database of its own on `server`, dropped afterwards: one
+/// corpus entry, one seed.
+pub async fn kill_on(
+    server: &crate::db::Server,
+    system: &Arc<System>,
+    implementation: &Implementation,
+    config: &MutateConfig,
+    target: &Target,
+) -> Result<Result<Kill, u64>, MutateError> {
+    let database = server.create_database(system).await?;
+    let mut engine = Engine::open(database.connector(), crate::engine::Limits::default()).await?;
+    let killed = kill(&mut engine, system, implementation, config, target, None).await;
+    drop(engine);
+    database.drop_database().await?;
+    Ok(killed?)
 }
 
 impl From<Violation> for KilledBy {
