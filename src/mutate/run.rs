@@ -144,14 +144,14 @@ pub async fn run_mutant(
         }
         Err(cases) => cases,
     };
-    let explored = Explored {
+    let survivor = Survivor {
         original,
         implementation: &implementation,
         operation: &mutant.operation,
         cases,
         started,
     };
-    scenarios(engine, system, config, baseline, explored).await
+    scenarios(engine, system, config, baseline, survivor).await
 }
 
 /// What caught an implementation, where, and how long after the start.
@@ -322,7 +322,7 @@ async fn hunt(
 }
 
 /// A survivor of the hunt, to be tried on the shipped scenarios.
-struct Explored<'a> {
+struct Survivor<'a> {
     original: &'a Implementation,
     implementation: &'a Implementation,
     operation: &'a str,
@@ -336,9 +336,9 @@ async fn scenarios(
     system: &Arc<System>,
     config: &MutateConfig,
     baseline: &mut Baseline,
-    survivor: Explored<'_>,
+    survivor: Survivor<'_>,
 ) -> Result<Fate, MutateError> {
-    let Explored {
+    let Survivor {
         original,
         implementation,
         operation,
