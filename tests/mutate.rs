@@ -225,3 +225,32 @@ fn an_orphan_tombstone_is_a_finding_of_run_and_its_story_names_it() {
         "{story}"
     );
 }
+
+#[test]
+fn mutants_can_be_listed_and_saved_as_implementation_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().join("mutants");
+    let save_arg = save.display().to_string();
+    let args = [
+        "--system",
+        "blog",
+        "mutate",
+        "-i",
+        "blog-fixed",
+        "--list",
+        "--save",
+        &save_arg,
+    ];
+    let out = expect_exit(dir.path(), &args, 0);
+    assert!(
+        out.contains("delete-post/1/drop-for-update\n  - FOR UPDATE\n  + \n"),
+        "{out}"
+    );
+    let saved: Vec<_> = std::fs::read_dir(&save).unwrap().collect();
+    assert_eq!(saved.len(), 13, "one file per mutant");
+    // A saved mutant is an implementation file like any other.
+    let file = save.join("delete-post_1_drop-for-update.toml");
+    let file = file.display().to_string();
+    let checked = expect_exit(dir.path(), &["--system", "blog", "check", "-i", &file], 0);
+    assert!(checked.contains("system blog: ok"), "{checked}");
+}
