@@ -7,7 +7,7 @@
 #[path = "common/cli.rs"]
 mod cli;
 
-use cli::{expect_exit, harness_in, stderr, stdout};
+use cli::{expect_exit, expect_one_line_error, harness_in, stderr, stdout};
 use std::path::Path;
 
 fn repo() -> &'static Path {
@@ -24,21 +24,10 @@ fn row<'a>(table: &'a str, id: &str) -> &'a str {
 
 #[test]
 fn mutate_kills_blog_fixed_mutants_and_proves_the_equivalent_one() {
-    let out = expect_exit(
-        repo(),
-        &[
-            "--system",
-            "blog",
-            "mutate",
-            "-i",
-            "blog-fixed",
-            "--budget",
-            "10s",
-            "--seed",
-            "1",
-        ],
-        0,
-    );
+    // Two workers: the table is in the mutants' order whatever finishes first.
+    let args = "--system blog mutate -i blog-fixed --budget 10s --seed 1 --jobs 2";
+    let args: Vec<&str> = args.split(' ').collect();
+    let out = expect_exit(repo(), &args, 0);
     assert!(
         row(&out, "delete-post/2-3/swap-steps")
             .contains("killed by exactly-one-tombstone (missing), alone"),
@@ -253,4 +242,20 @@ fn mutants_can_be_listed_and_saved_as_implementation_files() {
     let file = file.display().to_string();
     let checked = expect_exit(dir.path(), &["--system", "blog", "check", "-i", &file], 0);
     assert!(checked.contains("system blog: ok"), "{checked}");
+}
+
+#[test]
+fn bad_mutate_arguments_are_one_line_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    expect_one_line_error(
+        dir.path(),
+        &["mutate", "-i", "atomic", "--jobs", "0"],
+        "--jobs must be at least 1",
+    );
+    expect_one_line_error(
+        dir.path(),
+        &["mutate", "-i", "atomic", "--only", "no-such-mutant"],
+        "no mutant of atomic matches",
+    );
+    expect_one_line_error(dir.path(), &["mutate", "-i", "nope"], "nope");
 }

@@ -74,6 +74,7 @@ survived (its line says how to re-run it).
 Examples:
   tombstone-harness mutate -i atomic
   tombstone-harness mutate -i atomic --list
+  tombstone-harness mutate -i atomic --jobs 4 --budget 10s
   tombstone-harness --system blog mutate -i blog-fixed --budget 5s --seed 1
   tombstone-harness mutate -i atomic --only sign-out --save /tmp/mutants";
 

@@ -9,14 +9,17 @@ use super::{EXIT_CLEAN, EXIT_FINDINGS, PgArgs, start_server};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tombstone_harness::db::Server;
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::mutate::{
     Baseline, Fate, KilledBy, Mutant, MutateConfig, Stage, mutants, run_mutant,
 };
+use tombstone_harness::preflight;
 use tombstone_harness::system::System;
 use tombstone_harness::table::text_table;
 
@@ -41,9 +44,15 @@ pub struct MutateArgs {
     /// one with `stress -i`).
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Mutants run at once, each worker on a database of its own.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &MutateArgs) -> anyhow::Result<i32> {
+    if args.jobs == 0 {
+        anyhow::bail!("--jobs must be at least 1");
+    }
     let original = Implementation::load(system, &args.implementation)?;
     let chosen: Vec<Mutant> = mutants(system, &original)
         .into_iter()
@@ -69,41 +78,13 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &MutateArgs) -> anyhow
         humantime::format_duration(args.budget)
     );
     let server = start_server(pg).await?;
-    let database = server.create_database(system).await?;
-    let mut engine = Engine::open(database.connector(), Limits::default()).await?;
-    tombstone_harness::preflight::check(&mut engine, system, std::slice::from_ref(&original))
-        .await?;
     let config = MutateConfig {
         seed,
         budget: args.budget,
         bounds: Bounds::default(),
         schedules_max: 5_000,
     };
-    let mut baseline = Baseline::default();
-    let mut fates = Vec::new();
-    for (n, mutant) in chosen.iter().enumerate() {
-        let fate = run_mutant(
-            &mut engine,
-            system,
-            &original,
-            mutant,
-            &config,
-            &mut baseline,
-        )
-        .await
-        .with_context(|| format!("mutant {}", mutant.id))?;
-        // One line per mutant as it settles: the progress of a long run.
-        eprintln!(
-            "[{}/{}] {}: {}",
-            n + 1,
-            chosen.len(),
-            mutant.id,
-            verdict(&fate)
-        );
-        fates.push(fate);
-    }
-    drop(engine);
-    database.drop_database().await?;
+    let fates = run_all(&server, system, &original, &chosen, &config, args.jobs).await?;
     println!("\n{}", table(&chosen, &fates));
     let killed = fates
         .iter()
@@ -140,6 +121,71 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &MutateArgs) -> anyhow
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// Every mutant's fate, in the mutants' order, from `jobs` workers that
+/// each take the next mutant as they finish one; a line per mutant as it
+/// settles is the progress of a long run.
+async fn run_all(
+    server: &Server,
+    system: &Arc<System>,
+    original: &Implementation,
+    chosen: &[Mutant],
+    config: &MutateConfig,
+    jobs: usize,
+) -> anyhow::Result<Vec<Fate>> {
+    let mut databases = Vec::new();
+    let mut engines = Vec::new();
+    for _ in 0..jobs.min(chosen.len()) {
+        let database = server.create_database(system).await?;
+        let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+        if engines.is_empty() {
+            // The original must run alone, or every mutant dies of its mistake.
+            let alone = preflight::check(&mut engine, system, std::slice::from_ref(original)).await;
+            if let Err(mistake) = alone {
+                drop(engine);
+                database.drop_database().await?;
+                return Err(mistake.into());
+            }
+        }
+        engines.push(engine);
+        databases.push(database);
+    }
+    let next = AtomicUsize::new(0);
+    let settled = AtomicUsize::new(0);
+    let fates: Mutex<Vec<Option<Fate>>> = Mutex::new(vec![None; chosen.len()]);
+    let workers = engines.iter_mut().map(|engine| async {
+        // Each worker explores the original's scenarios once for itself.
+        let mut baseline = Baseline::default();
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some(mutant) = chosen.get(n) else {
+                return Ok(());
+            };
+            let fate = run_mutant(engine, system, original, mutant, config, &mut baseline)
+                .await
+                .with_context(|| format!("mutant {}", mutant.id))?;
+            let done = settled.fetch_add(1, Ordering::Relaxed) + 1;
+            eprintln!(
+                "[{done}/{}] {}: {}",
+                chosen.len(),
+                mutant.id,
+                verdict(&fate)
+            );
+            fates.lock().expect("fates lock")[n] = Some(fate);
+        }
+    });
+    let results: Vec<anyhow::Result<()>> = futures::future::join_all(workers).await;
+    drop(engines);
+    for database in databases {
+        database.drop_database().await?;
+    }
+    results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    let fates = fates.into_inner().expect("fates lock");
+    Ok(fates
+        .into_iter()
+        .map(|fate| fate.expect("every mutant ran"))
+        .collect())
 }
 
 fn save(dir: &std::path::Path, chosen: &[Mutant]) -> anyhow::Result<()> {
