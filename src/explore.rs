@@ -70,6 +70,72 @@ pub async fn explore(
     }
 }
 
+/// [`explore`] over several engines (a database each): the tree is split
+/// by the first choice, each worker takes the next part as it finishes
+/// one, and the parts are put back in depth-first order, so the result is
+/// the same schedules, histories and verdicts in the same order as with one
+/// engine. The first part's first schedule is run once more to learn how
+/// many parts there are.
+pub async fn explore_parallel(
+    engines: &mut [Engine],
+    case: &Case,
+    implementation: &Implementation,
+    limits: ExploreLimits,
+) -> Result<Vec<Explored>, ExploreError> {
+    let Some(first) = engines.first_mut() else {
+        return Ok(Vec::new());
+    };
+    let fresh = || {
+        if limits.pruned {
+            Exhaustive::pruned()
+        } else {
+            Exhaustive::new()
+        }
+    };
+    let mut probe = fresh();
+    first.run(case, implementation, &mut probe).await?;
+    let Some(parts) = probe.first_options() else {
+        // No choice at all: one schedule.
+        return explore(first, case, implementation, limits, |_| {}).await;
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let runs = std::sync::atomic::AtomicU64::new(0);
+    let done: std::sync::Mutex<Vec<Option<Vec<Explored>>>> =
+        std::sync::Mutex::new((0..parts).map(|_| None).collect());
+    let workers = engines.iter_mut().map(|engine| async {
+        use std::sync::atomic::Ordering::Relaxed;
+        loop {
+            let part = next.fetch_add(1, Relaxed);
+            if part >= parts {
+                return Ok::<(), ExploreError>(());
+            }
+            let mut chooser = fresh().subtree(part, parts);
+            let mut explored = Vec::new();
+            loop {
+                let history = engine.run(case, implementation, &mut chooser).await?;
+                let verdict = judge(engine, case, &history).await?;
+                explored.push(Explored { history, verdict });
+                let total = runs.fetch_add(1, Relaxed) + 1;
+                if !chooser.advance() {
+                    break;
+                }
+                if total >= limits.schedules_max {
+                    return Err(ExploreError::SchedulesMax(limits.schedules_max));
+                }
+            }
+            done.lock().expect("parts lock")[part] = Some(explored);
+        }
+    });
+    for result in futures::future::join_all(workers).await {
+        result?;
+    }
+    let done = done.into_inner().expect("parts lock");
+    Ok(done
+        .into_iter()
+        .flat_map(|part| part.expect("every part explored"))
+        .collect())
+}
+
 /// The order in which the sessions' statements that match `touches` ran,
 /// e.g. `s1:record token s2:record all tokens …`: how schedules that differ
 /// only in statements irrelevant to a question are grouped.

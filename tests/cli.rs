@@ -423,3 +423,35 @@ fn url_credentials_never_appear_in_output_or_reports() {
     );
     assert!(!everything.contains("s3cret-pw"), "{everything}");
 }
+
+/// `explore --jobs 2` splits the schedule tree over two databases and puts
+/// it back together: the same table, schedule for schedule, as one worker.
+#[test]
+fn explore_with_two_jobs_prints_the_same_table_as_one() {
+    let run = |jobs: &str| {
+        let args = [
+            "explore",
+            "concurrent-user-deletes",
+            "-i",
+            "stack-auth-post-1466",
+            "-i",
+            "atomic",
+            "--isolation",
+            "read-committed",
+            "--jobs",
+            jobs,
+        ];
+        let output = harness(&args, &[]);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        stdout
+    };
+    let one = run("1");
+    let two = run("2");
+    assert!(
+        one.contains("stack-auth-post-1466 at read-committed: ")
+            && one.contains("atomic at read-committed: "),
+        "{one}"
+    );
+    assert_eq!(one, two);
+}

@@ -15,6 +15,9 @@ pub struct Exhaustive {
     /// of two neighbouring statements that commute.
     pruned: bool,
     hint: Option<Hint>,
+    /// Choice points at the start of `path` that this explorer never
+    /// advances: it explores only the subtree under them.
+    fixed: usize,
 }
 
 impl Exhaustive {
@@ -33,6 +36,16 @@ impl Exhaustive {
             pruned: true,
             ..Exhaustive::default()
         }
+    }
+
+    /// Only the schedules whose first choice takes option `first` of the
+    /// `of` the first choice point offers: one part of the tree for one
+    /// worker. The parts for `first` = 0, 1, … `of`-1, concatenated, are the
+    /// whole depth-first enumeration, in its order.
+    pub fn subtree(mut self, first: usize, of: usize) -> Exhaustive {
+        self.path = vec![(first, of)];
+        self.fixed = 1;
+        self
     }
 
     /// The options this choice really has: without sessions whose next
@@ -62,13 +75,19 @@ impl Exhaustive {
         self.runs += 1;
         self.path.truncate(self.depth);
         self.depth = 0;
-        while let Some((taken, options)) = self.path.pop() {
+        while self.path.len() > self.fixed {
+            let (taken, options) = self.path.pop().expect("longer than the fixed prefix");
             if taken + 1 < options {
                 self.path.push((taken + 1, options));
                 return true;
             }
         }
         false
+    }
+
+    /// How many options the first choice point offered (after one run).
+    pub fn first_options(&self) -> Option<usize> {
+        self.path.first().map(|&(_, options)| options)
     }
 
     pub fn runs(&self) -> u64 {
@@ -144,5 +163,40 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 6);
+    }
+
+    /// Every schedule of `explorer` on two sessions of two steps each.
+    fn all(mut explorer: Exhaustive) -> Vec<Vec<u16>> {
+        let mut seen = Vec::new();
+        loop {
+            let mut left = [2, 2];
+            let mut schedule = Vec::new();
+            while left.iter().any(|l| *l > 0) {
+                let runnable: Vec<SessionId> = (0..2)
+                    .filter(|i| left[*i] > 0)
+                    .map(SessionId::from_index)
+                    .collect();
+                let s = explorer.choose(&runnable).unwrap();
+                left[s.index()] -= 1;
+                schedule.push(s.0);
+            }
+            seen.push(schedule);
+            if !explorer.advance() {
+                return seen;
+            }
+        }
+    }
+
+    #[test]
+    fn subtrees_of_the_first_choice_concatenate_to_the_whole_enumeration() {
+        let whole = all(Exhaustive::new());
+        let mut parts = all(Exhaustive::new().subtree(0, 2));
+        parts.extend(all(Exhaustive::new().subtree(1, 2)));
+        assert_eq!(parts, whole);
+        assert!(
+            all(Exhaustive::new().subtree(1, 2))
+                .iter()
+                .all(|s| s[0] == 2)
+        );
     }
 }

@@ -10,7 +10,9 @@ use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
-use tombstone_harness::explore::{ExploreLimits, Explored, explore, render_table};
+use tombstone_harness::explore::{
+    ExploreLimits, Explored, explore, explore_parallel, render_table,
+};
 use tombstone_harness::implementation::{Implementation, Isolation};
 use tombstone_harness::judge::judge;
 use tombstone_harness::scenario::Scenario;
@@ -38,6 +40,10 @@ pub struct ExploreArgs {
     /// Stop after this many schedules per implementation and isolation level.
     #[arg(long, default_value_t = 20_000)]
     schedules_max: u64,
+    /// Explore on J databases at once (the tree split by its first choice);
+    /// the table is the same as with one.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 /// The isolation levels to explore: the one asked for, else read committed
@@ -63,9 +69,23 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
     let scenario = Scenario::load(system, &args.scenario)?;
     let implementations = args.target.load_unmodified(system)?;
     let server = start_server(pg).await?;
+    if args.jobs == 0 {
+        anyhow::bail!("--jobs must be at least 1");
+    }
     let database = server.create_database(system).await?;
     let mut engine = Engine::open(database.connector(), Limits::default()).await?;
     tombstone_harness::preflight::check(&mut engine, system, &implementations).await?;
+    // More workers only for the full table; a story is one schedule.
+    let mut helpers = Vec::new();
+    let mut helper_databases = Vec::new();
+    for _ in 1..args.jobs.max(1) {
+        if args.schedule.is_some() {
+            break;
+        }
+        let database = server.create_database(system).await?;
+        helpers.push(Engine::open(database.connector(), Limits::default()).await?);
+        helper_databases.push(database);
+    }
     println!(
         "scenario {}: {}\n{}",
         args.scenario, scenario.about, scenario.case
@@ -105,9 +125,16 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
                 schedules_max: args.schedules_max,
                 pruned: args.prune,
             };
-            let explored = explore(&mut engine, &scenario.case, &running, limits, |_| {})
-                .await
-                .with_context(|| format!("exploring {title}"))?;
+            let explored = if helpers.is_empty() {
+                explore(&mut engine, &scenario.case, &running, limits, |_| {}).await
+            } else {
+                helpers.insert(0, engine);
+                let explored =
+                    explore_parallel(&mut helpers, &scenario.case, &running, limits).await;
+                engine = helpers.remove(0);
+                explored
+            }
+            .with_context(|| format!("exploring {title}"))?;
             let violating = explored.iter().filter(|e| !e.verdict.is_clean()).count();
             println!(
                 "\n{title}: {} schedules, {violating} violate an invariant",
@@ -121,7 +148,11 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
         }
     }
     drop(engine);
+    drop(helpers);
     database.drop_database().await?;
+    for database in helper_databases {
+        database.drop_database().await?;
+    }
     Ok(if found { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
