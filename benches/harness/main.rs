@@ -2,7 +2,7 @@
 //! measured side by side in one run on one throwaway local PostgreSQL 15.
 //! Not a test: nothing here asserts a speed. Sections (all by default, or a
 //! comma list in `BENCH_ONLY`): isolation, blocking, hunts, stress, scaling, pruning,
-//! mutants.
+//! mutants, jobs.
 //! Writes `benches/results.json` and `benches/results.md`.
 //!
 //! Env: BENCH_REPEATS (runs of each permutation, default 40), BENCH_SEEDS
@@ -12,6 +12,7 @@
 
 mod hunts;
 mod isolation;
+mod jobs;
 mod mutants;
 mod pruning;
 mod scaling;
@@ -160,6 +161,11 @@ fn main() {
     if wanted("scaling") {
         let (value, rows) = scaling::exhaustive(&bench);
         results.insert("scaling".into(), value);
+        table.extend(rows);
+    }
+    if wanted("jobs") {
+        let (value, rows) = jobs::explore_scaling(&bench);
+        results.insert("explore_jobs".into(), value);
         table.extend(rows);
     }
     if wanted("mutants") {

@@ -22,7 +22,7 @@ const READ: &str =
     r#"SELECT 1 FROM "ProjectUserRefreshToken" WHERE "tenancyId" = :tenancy AND "id" = :token"#;
 
 /// A bench-only implementation whose sign-out has `statements` steps.
-fn sign_out_of(bench: &Bench, statements: usize) -> Implementation {
+pub fn sign_out_of(bench: &Bench, statements: usize) -> Implementation {
     let mut steps = String::new();
     for i in 1..=statements - 2 {
         steps.push_str(&format!(
