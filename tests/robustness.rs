@@ -363,11 +363,21 @@ fn mutated_counterexamples_load_and_replay_or_are_refused_in_one_line() {
 
 /// The subcommands with their own flags (not `--pg`: a fuzzed `--pg local`
 /// would start a cluster; the closed URL is given first instead).
-const SUBCOMMANDS: [(&[&str], &[&str]); 6] = [
+const SUBCOMMANDS: [(&[&str], &[&str]); 7] = [
     (&["run"], &["--cases", "--seed", "--save-dir", "--duration"]),
     (
         &["explore"],
-        &["--schedule", "--save", "--prune", "--schedules-max"],
+        &[
+            "--schedule",
+            "--save",
+            "--prune",
+            "--schedules-max",
+            "--jobs",
+        ],
+    ),
+    (
+        &["mutate"],
+        &["--budget", "--seed", "--jobs", "--only", "--list", "--save"],
     ),
     (&["replay"], &["--check-determinism"]),
     (
