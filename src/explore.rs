@@ -2,7 +2,7 @@
 //! included, each judged by the oracles, printed as an outcome table.
 
 use crate::case::Case;
-use crate::chooser::Exhaustive;
+use crate::chooser::{ChooserError, Exhaustive};
 use crate::engine::{Engine, EngineError};
 use crate::history::{EventKind, History, Statement};
 use crate::implementation::Implementation;
@@ -15,22 +15,70 @@ pub struct Explored {
     pub verdict: Verdict,
 }
 
+/// Which schedules that only reorder commuting statements are skipped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reduction {
+    /// Every schedule (`--no-reduce`).
+    None,
+    /// Neighbouring statements on disjoint tables (`--prune`,
+    /// `Exhaustive::pruned`).
+    Tables,
+    /// One schedule per class of schedules equivalent by the rows each
+    /// statement reaches (`Exhaustive::reduced`): the default.
+    #[default]
+    Rows,
+}
+
+impl Reduction {
+    fn chooser(self) -> Exhaustive {
+        match self {
+            Reduction::None => Exhaustive::new(),
+            Reduction::Tables => Exhaustive::pruned(),
+            Reduction::Rows => Exhaustive::reduced(),
+        }
+    }
+}
+
 /// Bounds of one exploration, unit last.
 #[derive(Clone, Copy, Debug)]
 pub struct ExploreLimits {
+    /// Schedules run, those ended early as redundant included.
     pub schedules_max: u64,
-    /// Skip schedules that only reorder statements that commute
-    /// (`Exhaustive::pruned`).
-    pub pruned: bool,
+    pub reduction: Reduction,
 }
 
 impl Default for ExploreLimits {
     fn default() -> Self {
         ExploreLimits {
             schedules_max: 20_000,
-            pruned: false,
+            reduction: Reduction::default(),
         }
     }
+}
+
+/// What an exploration cost beside the schedules it judged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExploreStats {
+    /// Runs the reduction ended part way, when every way on could only
+    /// repeat a class already run: their cost is the excess over one run
+    /// per class.
+    pub abandoned: u64,
+}
+
+/// One run of the explorer's next schedule: `None` when the reduction
+/// ended it early.
+async fn run_one(
+    engine: &mut Engine,
+    case: &Case,
+    implementation: &Implementation,
+    chooser: &mut Exhaustive,
+) -> Result<Option<Explored>, ExploreError> {
+    let history = match engine.run(case, implementation, chooser).await {
+        Err(EngineError::Chooser(ChooserError::Redundant { .. })) => return Ok(None),
+        other => other?,
+    };
+    let verdict = judge(engine, case, &history).await?;
+    Ok(Some(Explored { history, verdict }))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,28 +89,43 @@ pub enum ExploreError {
     SchedulesMax(u64),
 }
 
-/// Runs every schedule of `case`; `progress` is called after each one.
+/// Runs every schedule of `case` (one per class under the reduction);
+/// `progress` is called after each one.
 pub async fn explore(
     engine: &mut Engine,
     case: &Case,
     implementation: &Implementation,
     limits: ExploreLimits,
-    mut progress: impl FnMut(&Explored),
+    progress: impl FnMut(&Explored),
 ) -> Result<Vec<Explored>, ExploreError> {
-    let mut chooser = if limits.pruned {
-        Exhaustive::pruned()
-    } else {
-        Exhaustive::new()
-    };
+    Ok(
+        explore_counted(engine, case, implementation, limits, progress)
+            .await?
+            .0,
+    )
+}
+
+/// [`explore`], also saying how many runs the reduction ended early.
+pub async fn explore_counted(
+    engine: &mut Engine,
+    case: &Case,
+    implementation: &Implementation,
+    limits: ExploreLimits,
+    mut progress: impl FnMut(&Explored),
+) -> Result<(Vec<Explored>, ExploreStats), ExploreError> {
+    let mut chooser = limits.reduction.chooser();
     let mut explored = Vec::new();
+    let mut stats = ExploreStats::default();
     loop {
-        let history = engine.run(case, implementation, &mut chooser).await?;
-        let verdict = judge(engine, case, &history).await?;
-        let one = Explored { history, verdict };
-        progress(&one);
-        explored.push(one);
+        match run_one(engine, case, implementation, &mut chooser).await? {
+            Some(one) => {
+                progress(&one);
+                explored.push(one);
+            }
+            None => stats.abandoned += 1,
+        }
         if !chooser.advance() {
-            return Ok(explored);
+            return Ok((explored, stats));
         }
         if chooser.runs() >= limits.schedules_max {
             return Err(ExploreError::SchedulesMax(limits.schedules_max));
@@ -81,25 +144,20 @@ pub async fn explore_parallel(
     case: &Case,
     implementation: &Implementation,
     limits: ExploreLimits,
-) -> Result<Vec<Explored>, ExploreError> {
+) -> Result<(Vec<Explored>, ExploreStats), ExploreError> {
     let Some(first) = engines.first_mut() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), ExploreStats::default()));
     };
-    let fresh = || {
-        if limits.pruned {
-            Exhaustive::pruned()
-        } else {
-            Exhaustive::new()
-        }
-    };
+    let fresh = || limits.reduction.chooser();
     let mut probe = fresh();
-    first.run(case, implementation, &mut probe).await?;
+    run_one(first, case, implementation, &mut probe).await?;
     let Some(parts) = probe.first_options() else {
         // No choice at all: one schedule.
-        return explore(first, case, implementation, limits, |_| {}).await;
+        return explore_counted(first, case, implementation, limits, |_| {}).await;
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let runs = std::sync::atomic::AtomicU64::new(0);
+    let abandoned = std::sync::atomic::AtomicU64::new(0);
     let done: std::sync::Mutex<Vec<Option<Vec<Explored>>>> =
         std::sync::Mutex::new((0..parts).map(|_| None).collect());
     let workers = engines.iter_mut().map(|engine| async {
@@ -112,9 +170,12 @@ pub async fn explore_parallel(
             let mut chooser = fresh().subtree(part, parts);
             let mut explored = Vec::new();
             loop {
-                let history = engine.run(case, implementation, &mut chooser).await?;
-                let verdict = judge(engine, case, &history).await?;
-                explored.push(Explored { history, verdict });
+                match run_one(engine, case, implementation, &mut chooser).await? {
+                    Some(one) => explored.push(one),
+                    None => {
+                        abandoned.fetch_add(1, Relaxed);
+                    }
+                }
                 let total = runs.fetch_add(1, Relaxed) + 1;
                 if !chooser.advance() {
                     break;
@@ -130,10 +191,14 @@ pub async fn explore_parallel(
         result?;
     }
     let done = done.into_inner().expect("parts lock");
-    Ok(done
+    let explored = done
         .into_iter()
         .flat_map(|part| part.expect("every part explored"))
-        .collect())
+        .collect();
+    let stats = ExploreStats {
+        abandoned: abandoned.into_inner(),
+    };
+    Ok((explored, stats))
 }
 
 /// The order in which the sessions' statements that match `touches` ran,
@@ -173,15 +238,7 @@ fn statuses(history: &History) -> String {
 }
 
 fn tombstones(history: &History) -> String {
-    let tombstones: Vec<String> = history
-        .snapshot
-        .tombstones
-        .iter()
-        .map(|t| {
-            let writer = t.writer.map(|w| w.to_string()).unwrap_or("?".into());
-            format!("{} ({writer})", t.row)
-        })
-        .collect();
+    let tombstones = tombstone_labels(history);
     if tombstones.is_empty() {
         "-".into()
     } else {
@@ -189,17 +246,60 @@ fn tombstones(history: &History) -> String {
     }
 }
 
+/// `token t1 (op2)`: each tombstone by its row and writer, in dump order.
+fn tombstone_labels(history: &History) -> Vec<String> {
+    history
+        .snapshot
+        .tombstones
+        .iter()
+        .map(|t| {
+            let writer = t.writer.map(|w| w.to_string()).unwrap_or("?".into());
+            format!("{} ({writer})", t.row)
+        })
+        .collect()
+}
+
 fn verdict(verdict: &Verdict) -> String {
     if verdict.is_clean() {
         return "clean".to_string();
     }
-    let names: Vec<String> = verdict
+    violation_labels(verdict).join(", ")
+}
+
+/// `exactly-one-tombstone [B]`: each violation by invariant and anomaly.
+fn violation_labels(verdict: &Verdict) -> Vec<String> {
+    verdict
         .violations
         .iter()
         .map(|v| match &v.anomaly {
             Some(a) => format!("{} [{a}]", v.invariant),
             None => v.invariant.to_string(),
         })
-        .collect();
-    names.join(", ")
+        .collect()
+}
+
+/// What a schedule ended in, as reduced and full explorations are
+/// compared: every status, the live rows, the tombstones with their writers
+/// (as a set: the order of rows in a dump is not an outcome) and each
+/// violation by invariant and anomaly.
+pub fn outcome(one: &Explored) -> String {
+    let snapshot = &one.history.snapshot;
+    let live: Vec<String> = snapshot.live.iter().map(|r| r.short()).collect();
+    let strangers: Vec<&str> = snapshot.strangers.iter().map(String::as_str).collect();
+    let mut tombstones = tombstone_labels(&one.history);
+    tombstones.sort();
+    let mut violations = violation_labels(&one.verdict);
+    violations.sort();
+    format!(
+        "{} | live {} {} | tombstones {} | {}",
+        statuses(&one.history),
+        live.join(" "),
+        strangers.join(" "),
+        tombstones.join(", "),
+        if violations.is_empty() {
+            "clean".to_string()
+        } else {
+            violations.join(", ")
+        }
+    )
 }

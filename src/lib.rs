@@ -12,7 +12,9 @@
 //!   of proptest).
 //! - [`schedule`]: the printable list of choices "which session moves next".
 //! - [`chooser`]: picks among runnable sessions (serial, scripted, preference,
-//!   exhaustive).
+//!   exhaustive, with or without reduction).
+//! - [`reach`]: a statement's rows in one case (its row-level footprint):
+//!   which statements commute, for the reduced exploration.
 //! - [`db`]: PostgreSQL servers, databases, sessions, the blocked probe,
 //!   seeding and the raw snapshot.
 //! - [`engine`]: runs a case under a chooser and records a [`history`]; runs
@@ -55,6 +57,7 @@ pub mod mutate;
 pub mod operation;
 pub mod oracle;
 pub mod preflight;
+pub mod reach;
 pub mod report;
 pub mod scenario;
 pub mod schedule;

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 use tombstone_harness::case::Case;
 use tombstone_harness::chooser::Scripted;
-use tombstone_harness::explore::{ExploreLimits, explore};
+use tombstone_harness::explore::{ExploreLimits, Reduction, explore};
 use tombstone_harness::history::EventKind;
 use tombstone_harness::judge::judge;
 use tombstone_harness::schedule::Schedule;
@@ -46,6 +46,16 @@ fn spec_base(bench: &Bench, file: &str) -> String {
 
 /// Runs the tester on `spec`; returns seconds and the teardown counts.
 fn isolationtester(bench: &Bench, database: &str, spec: &str) -> (f64, Vec<u64>) {
+    let (seconds, trace) = run_tester(bench, database, spec);
+    let counts = values_under(&trace, "tombstones")
+        .iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (seconds, counts)
+}
+
+/// Runs the tester on `spec` (fed on stdin); returns seconds and its trace.
+pub fn run_tester(bench: &Bench, database: &str, spec: &str) -> (f64, String) {
     let binary = bench
         .bin_dir
         .join("../lib/pgxs/src/test/isolation/isolationtester");
@@ -65,7 +75,7 @@ fn isolationtester(bench: &Bench, database: &str, spec: &str) -> (f64, Vec<u64>)
         .unwrap();
     let output = child.wait_with_output().expect("isolationtester");
     let seconds = started.elapsed().as_secs_f64();
-    let trace = String::from_utf8_lossy(&output.stdout);
+    let trace = String::from_utf8_lossy(&output.stdout).into_owned();
     if std::env::var("BENCH_TRACE").is_ok() {
         eprintln!("{trace}");
     }
@@ -74,14 +84,19 @@ fn isolationtester(bench: &Bench, database: &str, spec: &str) -> (f64, Vec<u64>)
         "isolationtester failed: {}\n{trace}",
         String::from_utf8_lossy(&output.stderr)
     );
+    (seconds, trace)
+}
+
+/// The value printed under each one-column result headed `header` (the
+/// teardown's output, once per permutation).
+pub fn values_under(trace: &str, header: &str) -> Vec<String> {
     let lines: Vec<&str> = trace.lines().collect();
-    let counts = lines
+    lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.trim() == "tombstones")
-        .filter_map(|(i, _)| lines.get(i + 2)?.trim().parse().ok())
-        .collect();
-    (seconds, counts)
+        .filter(|(_, l)| l.trim() == header)
+        .filter_map(|(i, _)| Some(lines.get(i + 2)?.trim().to_string()))
+        .collect()
 }
 
 pub fn issue_1466(bench: &Bench) -> (Value, Vec<[String; 4]>) {
@@ -151,7 +166,10 @@ pub fn issue_1466(bench: &Bench) -> (Value, Vec<[String; 4]>) {
             &mut engine,
             &case,
             &implementation,
-            ExploreLimits::default(),
+            ExploreLimits {
+                reduction: Reduction::None,
+                ..ExploreLimits::default()
+            },
             |_| {},
         ));
         explored += all.expect("explore").len();
@@ -234,7 +252,10 @@ pub fn blocking(bench: &Bench) -> (Value, Vec<[String; 4]>) {
             &mut engine,
             &case,
             &implementation,
-            ExploreLimits::default(),
+            ExploreLimits {
+                reduction: Reduction::None,
+                ..ExploreLimits::default()
+            },
             |one| {
                 let seconds = last.elapsed().as_secs_f64();
                 last = Instant::now();

@@ -2,7 +2,7 @@
 //! measured side by side in one run on one throwaway local PostgreSQL 15.
 //! Not a test: nothing here asserts a speed. Sections (all by default, or a
 //! comma list in `BENCH_ONLY`): isolation, blocking, hunts, stress, scaling, pruning,
-//! mutants, jobs.
+//! mutants, jobs, coverage.
 //! Writes `benches/results.json` and `benches/results.md`.
 //!
 //! Env: BENCH_REPEATS (runs of each permutation, default 40), BENCH_SEEDS
@@ -10,6 +10,7 @@
 //! BENCH_STRESS_SECS (the RSS run, 120), BENCH_JOBS (workers / pgbench
 //! clients, 2), BENCH_SCALING_SECS (cap per exhaustive size, 60).
 
+mod coverage;
 mod hunts;
 mod isolation;
 mod jobs;
@@ -176,6 +177,16 @@ fn main() {
     if wanted("pruning") {
         let (value, rows) = pruning::savings(&bench);
         results.insert("pruning".into(), value);
+        table.extend(rows);
+    }
+    if wanted("coverage") {
+        let (value, rows) = coverage::three_sessions(&bench);
+        results.insert(
+            "coverage_speedup_vs_isolationtester".into(),
+            value["speedup"].clone(),
+        );
+        results.insert("coverage_scenario".into(), value["scenario"].clone());
+        results.insert("coverage".into(), value);
         table.extend(rows);
     }
     write_outputs(Value::Object(results), &table);

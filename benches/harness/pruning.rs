@@ -1,64 +1,105 @@
-//! What pruning saves: every shipped scenario explored in full and with
-//! `--prune` (skip schedules that only reorder statements on disjoint tables),
-//! at read committed: schedules, seconds, and whether the same kinds of
-//! violation are found.
+//! What reduction saves: every shipped scenario of every shipped system
+//! explored in full, with `--prune` (neighbouring statements on disjoint
+//! tables) and reduced (the default: one schedule per class of schedules
+//! equivalent by the rows each statement reaches), at read committed, under
+//! each system's first implementation that is not its reference (the one
+//! with findings): schedules run, runs the reduction ended early, seconds,
+//! the distinct outcomes each found, and whether they are the same.
 
 use super::Bench;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Instant;
-use tombstone_harness::explore::{ExploreLimits, explore};
+use tombstone_harness::explore::{ExploreLimits, Reduction, explore_counted, outcome};
+use tombstone_harness::implementation::{Implementation, Isolation};
 use tombstone_harness::scenario::Scenario;
+use tombstone_harness::system::System;
+
+struct Measured {
+    schedules: usize,
+    abandoned: u64,
+    seconds: f64,
+    outcomes: BTreeSet<String>,
+}
 
 pub fn savings(bench: &Bench) -> (Value, Vec<[String; 4]>) {
-    let (database, mut engine) = bench.engine();
-    let implementation = bench.implementation("stack-auth-post-1466");
     let (mut values, mut rows) = (Vec::new(), Vec::new());
-    for name in Scenario::names(&bench.system) {
-        let scenario = Scenario::load(&bench.system, &name).expect("scenario");
-        let mut measured = Vec::new();
-        for pruned in [false, true] {
-            let limits = ExploreLimits {
-                pruned,
-                ..ExploreLimits::default()
-            };
-            let started = Instant::now();
-            let explored = bench
-                .runtime
-                .block_on(explore(
-                    &mut engine,
-                    &scenario.case,
-                    &implementation,
-                    limits,
-                    |_| {},
-                ))
-                .expect("explore");
-            let seconds = started.elapsed().as_secs_f64();
-            let kinds: BTreeSet<String> = explored
-                .iter()
-                .flat_map(|e| {
-                    e.verdict
-                        .violations
-                        .iter()
-                        .map(|v| format!("{} {:?}", v.invariant, v.anomaly))
-                })
-                .collect();
-            measured.push((explored.len(), seconds, kinds));
+    for system_name in System::shipped_names() {
+        let system = System::load(system_name).expect("shipped system");
+        let database = bench
+            .runtime
+            .block_on(bench.server.create_database(&system))
+            .expect("create database");
+        let mut engine = bench
+            .runtime
+            .block_on(tombstone_harness::engine::Engine::open(
+                database.connector(),
+                tombstone_harness::engine::Limits::default(),
+            ))
+            .expect("open engine");
+        let implementation = Implementation::shipped(&system)
+            .expect("implementations")
+            .into_iter()
+            .find(|i| i.name != system.reference)
+            .expect("a non-reference implementation")
+            .with_isolation(Isolation::ReadCommitted);
+        for name in Scenario::names(&system) {
+            let scenario = Scenario::load(&system, &name).expect("scenario");
+            let mut measured = Vec::new();
+            for reduction in [Reduction::None, Reduction::Tables, Reduction::Rows] {
+                let limits = ExploreLimits {
+                    reduction,
+                    ..ExploreLimits::default()
+                };
+                let started = Instant::now();
+                let (explored, stats) = bench
+                    .runtime
+                    .block_on(explore_counted(
+                        &mut engine,
+                        &scenario.case,
+                        &implementation,
+                        limits,
+                        |_| {},
+                    ))
+                    .expect("explore");
+                measured.push(Measured {
+                    schedules: explored.len(),
+                    abandoned: stats.abandoned,
+                    seconds: started.elapsed().as_secs_f64(),
+                    outcomes: explored.iter().map(outcome).collect(),
+                });
+            }
+            let (full, pruned, reduced) = (&measured[0], &measured[1], &measured[2]);
+            let same = full.outcomes == reduced.outcomes && full.outcomes == pruned.outcomes;
+            values.push(json!({
+                "system": system_name, "scenario": name, "implementation": implementation.name,
+                "schedules_full": full.schedules, "schedules_pruned": pruned.schedules,
+                "schedules_reduced": reduced.schedules, "abandoned_reduced": reduced.abandoned,
+                "outcomes": full.outcomes.len(),
+                "seconds_full": full.seconds, "seconds_pruned": pruned.seconds,
+                "seconds_reduced": reduced.seconds, "same_outcomes": same,
+            }));
+            rows.push([
+                format!(
+                    "reduction, {system_name} {name} ({}): schedules (+ ended early), seconds",
+                    implementation.name
+                ),
+                format!(
+                    "reduced {} (+{}), {:.2} s; {} outcomes",
+                    reduced.schedules,
+                    reduced.abandoned,
+                    reduced.seconds,
+                    reduced.outcomes.len()
+                ),
+                format!(
+                    "full {}, {:.2} s; --prune {}, {:.2} s",
+                    full.schedules, full.seconds, pruned.schedules, pruned.seconds
+                ),
+                format!("same outcomes: {}", if same { "yes" } else { "NO" }),
+            ]);
         }
-        let (full, pruned) = (&measured[0], &measured[1]);
-        let same = full.2 == pruned.2;
-        values.push(json!({
-            "scenario": name, "schedules_full": full.0, "schedules_pruned": pruned.0,
-            "seconds_full": full.1, "seconds_pruned": pruned.1, "same_violation_kinds": same,
-        }));
-        rows.push([
-            format!("pruning, scenario {name} (post-1466): schedules, seconds"),
-            format!("{} schedules, {:.2} s", pruned.0, pruned.1),
-            format!("full: {} schedules, {:.2} s", full.0, full.1),
-            format!("same violation kinds: {}", if same { "yes" } else { "NO" }),
-        ]);
+        drop(engine);
+        let _ = bench.runtime.block_on(database.drop_database());
     }
-    drop(engine);
-    let _ = bench.runtime.block_on(database.drop_database());
     (json!(values), rows)
 }

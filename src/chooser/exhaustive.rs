@@ -2,7 +2,8 @@
 //! of choice positions and takes the first option beyond it; `advance` then
 //! moves to the next unexplored branch. The position is a value you can print.
 
-use super::{Chooser, ChooserError, Hint};
+use super::{Chooser, ChooserError, Hint, RowHint};
+use crate::reach::Reach;
 use crate::schedule::SessionId;
 
 #[derive(Clone, Debug, Default)]
@@ -18,6 +19,22 @@ pub struct Exhaustive {
     /// Choice points at the start of `path` that this explorer never
     /// advances: it explores only the subtree under them.
     fixed: usize,
+    /// Run one schedule per class of schedules that only reorder statements
+    /// whose rows do not conflict (`reduced`).
+    reduced: bool,
+    /// This run's choices so far, with what each chosen statement reached
+    /// and who could have moved instead.
+    trail: Vec<Taken>,
+    /// Per session, the lowest session it may ever conflict with through a
+    /// chain of sessions: independent groups run one after the other.
+    group: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+struct Taken {
+    session: SessionId,
+    reach: Reach,
+    runnable: Vec<SessionId>,
 }
 
 impl Exhaustive {
@@ -38,6 +55,21 @@ impl Exhaustive {
         }
     }
 
+    /// One schedule per class of equivalent schedules, as far as the rows
+    /// each statement reaches (`crate::reach`) can tell: a schedule is run
+    /// only if it is the least, in session order, of the schedules that
+    /// differ from it by swapping neighbouring statements whose rows do not
+    /// conflict (sleep sets in the form of a lexicographic normal form),
+    /// and sessions that can never conflict run one group after the other
+    /// (a persistent set). A way on that can only lead to schedules already
+    /// run ends the run early (`ChooserError::Redundant`).
+    pub fn reduced() -> Exhaustive {
+        Exhaustive {
+            reduced: true,
+            ..Exhaustive::default()
+        }
+    }
+
     /// Only the schedules whose first choice takes option `first` of the
     /// `of` the first choice point offers: one part of the tree for one
     /// worker. The parts for `first` = 0, 1, … `of`-1, concatenated, are the
@@ -54,6 +86,7 @@ impl Exhaustive {
         let Some(Hint {
             last: Some((moved, last)),
             next,
+            ..
         }) = self.hint.as_ref().filter(|_| self.pruned)
         else {
             return runnable.to_vec();
@@ -70,8 +103,64 @@ impl Exhaustive {
         }
     }
 
+    /// The sessions `runnable` worth moving under the reduction.
+    fn reduced_options(&self, runnable: &[SessionId], rows: &RowHint) -> Vec<SessionId> {
+        let group = |s: SessionId| self.group.get(s.index()).copied().unwrap_or(s.index());
+        let rank = |s: SessionId| (group(s), s);
+        let first = rows.live.iter().map(|s| group(*s)).min();
+        let mut options: Vec<SessionId> = runnable
+            .iter()
+            .copied()
+            .filter(|s| Some(group(*s)) == first)
+            .collect();
+        if options.is_empty() {
+            // The first group waits on something outside the harness.
+            options = runnable.to_vec();
+        }
+        options.retain(|&q| {
+            let Some((_, reach)) = rows.next.iter().find(|(s, _)| *s == q) else {
+                return true;
+            };
+            // Could q's statement have gone before a run of statements it
+            // commutes with, one of them by a later session? Then that
+            // earlier order is the one explored.
+            for taken in self.trail.iter().rev() {
+                if taken.session == q
+                    || !taken.runnable.contains(&q)
+                    || taken.reach.conflicts(reach)
+                {
+                    return true;
+                }
+                if rank(taken.session) > rank(q) {
+                    return false;
+                }
+            }
+            true
+        });
+        options
+    }
+
+    /// Groups of sessions that may conflict, each named by its lowest
+    /// session: sessions in different groups never touch the same rows.
+    fn set_groups(&mut self, whole: &[Reach]) {
+        let mut group: Vec<usize> = (0..whole.len()).collect();
+        for i in 0..whole.len() {
+            for j in i + 1..whole.len() {
+                if whole[i].conflicts(&whole[j]) {
+                    let (a, b) = (group[i], group[j]);
+                    let (low, high) = (a.min(b), a.max(b));
+                    for g in group.iter_mut().filter(|g| **g == high) {
+                        *g = low;
+                    }
+                }
+            }
+        }
+        self.group = group;
+    }
+
     /// Prepares the next run; false when every schedule has been run.
     pub fn advance(&mut self) -> bool {
+        self.trail.clear();
         self.runs += 1;
         self.path.truncate(self.depth);
         self.depth = 0;
@@ -103,15 +192,31 @@ impl Exhaustive {
 
 impl Chooser for Exhaustive {
     fn wants_hint(&self) -> bool {
-        self.pruned
+        self.pruned || self.reduced
     }
 
-    fn hint(&mut self, hint: Hint) {
+    fn wants_rows(&self) -> bool {
+        self.reduced
+    }
+
+    fn hint(&mut self, mut hint: Hint) {
+        if let Some(whole) = hint.rows.as_mut().and_then(|r| r.whole.take()) {
+            self.set_groups(&whole);
+        }
         self.hint = Some(hint);
     }
 
-    fn choose(&mut self, runnable: &[SessionId]) -> Result<SessionId, ChooserError> {
-        let options = self.options(runnable);
+    fn choose(&mut self, all: &[SessionId]) -> Result<SessionId, ChooserError> {
+        let rows = self.hint.as_mut().and_then(|h| h.rows.take());
+        let options = match rows.as_ref().filter(|_| self.reduced) {
+            Some(rows) => self.reduced_options(all, rows),
+            None => self.options(all),
+        };
+        if options.is_empty() {
+            return Err(ChooserError::Redundant {
+                position: self.depth + 1,
+            });
+        }
         let runnable = options.as_slice();
         let taken = match self.path.get(self.depth) {
             // A replayed prefix: the same case must offer the same options.
@@ -131,7 +236,19 @@ impl Chooser for Exhaustive {
             }
         };
         self.depth += 1;
-        Ok(runnable[taken])
+        let chosen = runnable[taken];
+        if self.reduced {
+            let reach = rows
+                .as_ref()
+                .and_then(|r| r.next.iter().find(|(s, _)| *s == chosen))
+                .map_or_else(Reach::everything, |(_, reach)| reach.clone());
+            self.trail.push(Taken {
+                session: chosen,
+                reach,
+                runnable: all.to_vec(),
+            });
+        }
+        Ok(chosen)
     }
 }
 

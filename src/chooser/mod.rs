@@ -12,6 +12,7 @@ pub use preference::Preference;
 pub use scripted::Scripted;
 
 use crate::implementation::Footprint;
+use crate::reach::Reach;
 use crate::schedule::SessionId;
 
 pub trait Chooser: Send {
@@ -20,6 +21,11 @@ pub trait Chooser: Send {
 
     /// Whether the engine should compute a `Hint` before each choice.
     fn wants_hint(&self) -> bool {
+        false
+    }
+
+    /// Whether the hint should carry each statement's rows (`RowHint`).
+    fn wants_rows(&self) -> bool {
         false
     }
 
@@ -34,6 +40,17 @@ pub trait Chooser: Send {
 pub struct Hint {
     pub last: Option<(SessionId, Footprint)>,
     pub next: Vec<(SessionId, Footprint)>,
+    pub rows: Option<RowHint>,
+}
+
+/// The rows each runnable session's next statement reaches, which sessions
+/// have not finished, and (at a run's first choice) everything each
+/// session's statements could ever reach.
+#[derive(Clone, Debug, Default)]
+pub struct RowHint {
+    pub next: Vec<(SessionId, Reach)>,
+    pub whole: Option<Vec<Reach>>,
+    pub live: Vec<SessionId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +69,10 @@ pub enum ChooserError {
         expected: usize,
         found: usize,
     },
+    /// The reduced exploration: every way on from here only reorders
+    /// statements that commute into a schedule already run.
+    #[error("every way on from choice {position} repeats a schedule already run")]
+    Redundant { position: usize },
 }
 
 /// Runs each operation to the end before the next starts, in the order

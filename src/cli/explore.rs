@@ -11,7 +11,7 @@ use tombstone_harness::chooser::Scripted;
 use tombstone_harness::counterexample::{Counterexample, story};
 use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::explore::{
-    ExploreLimits, Explored, explore, explore_parallel, render_table,
+    ExploreLimits, Explored, Reduction, explore_counted, explore_parallel, render_table,
 };
 use tombstone_harness::implementation::{Implementation, Isolation};
 use tombstone_harness::judge::judge;
@@ -33,8 +33,13 @@ pub struct ExploreArgs {
     /// Save the first schedule of each distinct violation as a counterexample here.
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Skip schedules that only reorder statements on disjoint tables (at
-    /// read committed; other levels are explored in full).
+    /// Run every schedule: without it, schedules that only reorder
+    /// statements on rows that do not conflict are run once per class (the
+    /// outcomes found are the same).
+    #[arg(long, conflicts_with = "prune")]
+    no_reduce: bool,
+    /// The older, coarser reduction: skip schedules that only swap
+    /// neighbouring statements on disjoint tables.
     #[arg(long)]
     prune: bool,
     /// Stop after this many schedules per implementation and isolation level.
@@ -123,10 +128,16 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
             }
             let limits = ExploreLimits {
                 schedules_max: args.schedules_max,
-                pruned: args.prune,
+                reduction: if args.no_reduce {
+                    Reduction::None
+                } else if args.prune {
+                    Reduction::Tables
+                } else {
+                    Reduction::Rows
+                },
             };
             let explored = if helpers.is_empty() {
-                explore(&mut engine, &scenario.case, &running, limits, |_| {}).await
+                explore_counted(&mut engine, &scenario.case, &running, limits, |_| {}).await
             } else {
                 helpers.insert(0, engine);
                 let explored =
@@ -135,9 +146,18 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
                 explored
             }
             .with_context(|| format!("exploring {title}"))?;
+            let (explored, stats) = explored;
             let violating = explored.iter().filter(|e| !e.verdict.is_clean()).count();
+            let reduced = match limits.reduction {
+                Reduction::Rows => format!(
+                    " (one per class of equivalent schedules; {} runs ended early as repeats; --no-reduce runs all)",
+                    stats.abandoned
+                ),
+                Reduction::Tables => " (--prune)".to_string(),
+                Reduction::None => String::new(),
+            };
             println!(
-                "\n{title}: {} schedules, {violating} violate an invariant",
+                "\n{title}: {} schedules{reduced}, {violating} violate an invariant",
                 explored.len()
             );
             print!("{}", render_table(&explored));

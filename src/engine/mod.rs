@@ -14,10 +14,11 @@ mod settle;
 mod step;
 
 use crate::case::Case;
-use crate::chooser::{Chooser, ChooserError, Hint};
+use crate::chooser::{Chooser, ChooserError, Hint, RowHint};
 use crate::db::{Connector, Control, DbError, Probe, Session, SessionLimits, StepReply};
 use crate::history::{Event, EventKind, History};
 use crate::implementation::{Footprint, Implementation};
+use crate::reach::Reach;
 use crate::schedule::{Schedule, SessionId};
 use program::Program;
 use std::sync::Arc;
@@ -228,7 +229,17 @@ impl Engine {
         implementation: &Implementation,
         chooser: &mut dyn Chooser,
     ) -> Result<History, EngineError> {
-        let programs = self.programs(case, implementation)?;
+        let mut programs = self.programs(case, implementation)?;
+        if chooser.wants_rows() {
+            for (program, op) in programs.iter_mut().zip(&case.operations) {
+                program.reaches = program
+                    .script
+                    .steps
+                    .iter()
+                    .map(|step| Reach::resolve(case, &op.action, &step.touches))
+                    .collect();
+            }
+        }
         self.ensure_sessions(programs.len(), SCHEDULED_DEADLOCK_TIMEOUT_MS)
             .await?;
         self.generation += 1;
@@ -314,9 +325,23 @@ impl Engine {
                     .iter()
                     .map(|s| (*s, run.programs[s.index()].next_footprint()))
                     .collect();
+                let rows = chooser.wants_rows().then(|| RowHint {
+                    next: runnable
+                        .iter()
+                        .map(|s| (*s, run.programs[s.index()].next_reach()))
+                        .collect(),
+                    whole: schedule
+                        .is_empty()
+                        .then(|| run.programs.iter().map(Program::whole_reach).collect()),
+                    live: (0..run.programs.len())
+                        .filter(|i| !matches!(run.programs[*i].state, program::State::Done(_)))
+                        .map(SessionId::from_index)
+                        .collect(),
+                });
                 chooser.hint(Hint {
                     last: run.last_sent,
                     next,
+                    rows,
                 });
             }
             let chosen = chooser.choose(&runnable)?;

@@ -7,6 +7,7 @@ use crate::db::StepReply;
 use crate::history::{OperationResult, Statement};
 use crate::implementation::{Footprint, Isolation, Outcome, Script, Then};
 use crate::operation::Value;
+use crate::reach::Reach;
 use crate::schedule::SessionId;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -56,6 +57,12 @@ pub struct Program<'a> {
     pub in_transaction: bool,
     /// Attempts made so far beyond the first (the retry rule).
     pub retries: u8,
+    /// Each step's rows in this case, where a chooser asked for them (the
+    /// reduced exploration); empty otherwise.
+    pub reaches: Vec<Reach>,
+    /// What the open transaction has written or locked: its end releases
+    /// it, and any statement in it may end it by an error.
+    pub held: Reach,
 }
 
 impl<'a> Program<'a> {
@@ -75,6 +82,8 @@ impl<'a> Program<'a> {
             state,
             in_transaction: false,
             retries: 0,
+            reaches: Vec::new(),
+            held: Reach::default(),
         }
     }
 
@@ -137,6 +146,62 @@ impl<'a> Program<'a> {
                     self.script.steps[index].footprint
                 }
             }
+        }
+    }
+
+    /// The rows the next statement reaches: a COMMIT what its transaction
+    /// holds; a statement in a transaction its own rows and those (an error
+    /// may roll it back). Above READ COMMITTED a transaction's snapshot
+    /// makes order matter everywhere.
+    pub fn next_reach(&self) -> Reach {
+        let Position::Step(index) = self.position() else {
+            return self.held.clone();
+        };
+        let starts = self.script.transaction_from == Some(index);
+        if (self.in_transaction || starts) && self.script.isolation != Isolation::ReadCommitted {
+            return Reach::everything();
+        }
+        let Some(own) = self.reaches.get(index) else {
+            return Reach::everything();
+        };
+        let mut reach = own.clone();
+        if self.in_transaction && !starts {
+            reach.add(&self.held);
+        }
+        reach
+    }
+
+    /// Everything any of its statements could reach, whatever happens.
+    pub fn whole_reach(&self) -> Reach {
+        if self.script.transaction_from.is_some()
+            && self.script.isolation != Isolation::ReadCommitted
+            || self.reaches.len() < self.script.steps.len()
+        {
+            return Reach::everything();
+        }
+        let mut whole = Reach::default();
+        for reach in &self.reaches {
+            whole.add(reach);
+        }
+        whole
+    }
+
+    /// Before the next statement goes out: what it will hold until its
+    /// transaction ends.
+    pub fn note_sent(&mut self) {
+        let Position::Step(index) = self.position() else {
+            return;
+        };
+        let Some(from) = self.script.transaction_from else {
+            return;
+        };
+        if from == index {
+            self.held = Reach::default();
+        }
+        if index >= from
+            && let Some(own) = self.reaches.get(index)
+        {
+            self.held.add(&own.writes());
         }
     }
 

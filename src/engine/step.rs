@@ -18,6 +18,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let session_id = SessionId::from_index(index);
         run.last_sent = Some((session_id, run.programs[index].next_footprint()));
+        run.programs[index].note_sent();
         let (statement, sql, binds, begin) = run.programs[index].next_statement();
         if let Some(begin) = begin {
             let sql = begin.to_string();

@@ -304,6 +304,7 @@ fn compile_step(scope: &Scope<'_>, raw: &RawStep, bound: &[Parameter]) -> Result
     Ok(Step {
         name: raw.name.clone(),
         footprint: super::Footprint::of_sql(scope.system, &sql),
+        touches: super::touch::of_sql(scope.system, &raw.sql),
         sql,
         parameters,
         binds,

@@ -8,6 +8,7 @@
 mod file;
 mod footprint;
 mod rules;
+pub mod touch;
 
 pub(crate) use file::toml_error;
 pub use footprint::Footprint;
@@ -102,6 +103,8 @@ pub struct Step {
     /// The tables it touches, for pruning schedules that only reorder
     /// statements that commute.
     pub footprint: Footprint,
+    /// The rows it can reach, table by table, for the reduced exploration.
+    pub touches: Vec<touch::Touch>,
     pub parameters: Vec<Parameter>,
     /// The value of the first column of the first row it returns is bound
     /// to this parameter for the steps after it.

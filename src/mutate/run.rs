@@ -347,7 +347,7 @@ async fn scenarios(
     } = survivor;
     let limits = ExploreLimits {
         schedules_max: config.schedules_max,
-        pruned: false,
+        reduction: crate::explore::Reduction::None,
     };
     let mut proof = Vec::new();
     let mut schedules = 0;

@@ -1,0 +1,245 @@
+//! The reduced exploration (one schedule per class of schedules that only
+//! reorder statements on rows that do not conflict) is sound: on every
+//! shipped scenario of every shipped system, and on small generated cases,
+//! it finds exactly the outcomes (statuses, final rows, tombstones,
+//! violations) the full enumeration finds, with fewer or as many runs.
+
+mod common;
+
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tombstone_harness::case::Case;
+use tombstone_harness::engine::Engine;
+use tombstone_harness::explore::{
+    ExploreError, ExploreLimits, ExploreStats, Reduction, explore_counted, outcome,
+};
+use tombstone_harness::generate::{Bounds, case_seed};
+use tombstone_harness::implementation::{Implementation, Isolation};
+use tombstone_harness::scenario::Scenario;
+use tombstone_harness::system::System;
+
+/// The outcomes an exploration found, and how many schedules it ran.
+fn outcomes(
+    engine: &mut Engine,
+    case: &Case,
+    implementation: &Implementation,
+    reduction: Reduction,
+    schedules_max: u64,
+) -> Result<(BTreeSet<String>, usize, ExploreStats), ExploreError> {
+    let limits = ExploreLimits {
+        schedules_max,
+        reduction,
+    };
+    let (explored, stats) = common::runtime().block_on(explore_counted(
+        engine,
+        case,
+        implementation,
+        limits,
+        |_| {},
+    ))?;
+    let found = explored.iter().map(outcome).collect();
+    Ok((found, explored.len(), stats))
+}
+
+/// The levels worth comparing: read committed, and serializable where the
+/// implementation opens transactions (the reduction then falls back to
+/// ordering every statement of a transaction).
+fn levels(implementation: &Implementation) -> Vec<(Isolation, Implementation)> {
+    let mut levels = vec![Isolation::ReadCommitted];
+    if implementation.uses_transactions() {
+        levels.push(Isolation::Serializable);
+    }
+    levels
+        .into_iter()
+        .map(|level| (level, implementation.with_isolation(level)))
+        .collect()
+}
+
+#[test]
+fn reduced_exploration_finds_every_outcome_of_every_shipped_scenario() {
+    let (mut full_runs, mut reduced_runs) = (0, 0);
+    for name in System::shipped_names() {
+        let system = System::load(name).unwrap_or_else(|e| panic!("{e}"));
+        let (_database, mut engine) = common::runtime().block_on(common::engine_for(&system));
+        for implementation in Implementation::shipped(&system).unwrap_or_else(|e| panic!("{e}")) {
+            for (level, implementation) in levels(&implementation) {
+                for scenario in Scenario::names(&system) {
+                    let case = Scenario::load(&system, &scenario)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .case;
+                    let what = format!("{name} {scenario} {} at {level}", implementation.name);
+                    let (full, ran_full, _) =
+                        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000)
+                            .unwrap_or_else(|e| panic!("{what}: {e}"));
+                    let (reduced, ran_reduced, _) =
+                        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000)
+                            .unwrap_or_else(|e| panic!("{what}: {e}"));
+                    assert_eq!(
+                        full, reduced,
+                        "{what}: the reduced exploration must find every outcome"
+                    );
+                    assert!(
+                        ran_reduced <= ran_full,
+                        "{what}: {ran_reduced} > {ran_full}"
+                    );
+                    if level == Isolation::ReadCommitted {
+                        full_runs += ran_full;
+                        reduced_runs += ran_reduced;
+                    }
+                }
+            }
+        }
+    }
+    // Above read committed a transaction's statements are ordered against
+    // everything, so the saving is counted where rows decide. (Two deletes
+    // of one user conflict on nearly every row: most of their 66 schedules
+    // are distinct classes, so this is no half.)
+    assert!(
+        reduced_runs * 3 < full_runs * 2,
+        "at read committed the reduction should save a third of the shipped scenarios' schedules: {reduced_runs} of {full_runs}"
+    );
+}
+
+/// Small generated cases (2–3 operations) of every shipped system under
+/// each of its implementations: the same outcomes, full or reduced.
+#[test]
+fn reduced_exploration_finds_every_outcome_of_generated_cases() {
+    let bounds = Bounds {
+        operations_min: 2,
+        operations_max: 3,
+        preferences_max: 0,
+    };
+    for name in System::shipped_names() {
+        let system: Arc<System> = System::load(name).unwrap_or_else(|e| panic!("{e}"));
+        let (_database, engine) = common::runtime().block_on(common::engine_for(&system));
+        let engine = std::cell::RefCell::new(engine);
+        for implementation in Implementation::shipped(&system).unwrap_or_else(|e| panic!("{e}")) {
+            let kinds: Vec<String> = system
+                .operations
+                .keys()
+                .filter(|k| implementation.script(k).is_some())
+                .cloned()
+                .collect();
+            let strategy = case_seed(bounds, system.clone(), &kinds).expect("bounds");
+            let mut runner = TestRunner::new_with_rng(
+                Config {
+                    cases: 10,
+                    failure_persistence: None,
+                    ..Config::default()
+                },
+                proptest::test_runner::TestRng::deterministic_rng(
+                    proptest::test_runner::RngAlgorithm::ChaCha,
+                ),
+            );
+            let result = runner.run(&strategy, |seed| {
+                let (case, _) = seed.resolve();
+                let engine = &mut engine.borrow_mut();
+                // Cases past a few hundred schedules cost more than they
+                // teach here; the shipped scenarios hold the larger ones.
+                let full = match outcomes(engine, &case, &implementation, Reduction::None, 400) {
+                    Err(ExploreError::SchedulesMax(_)) => return Ok(()),
+                    other => other.map_err(|e| TestCaseError::fail(e.to_string()))?,
+                };
+                let reduced = outcomes(engine, &case, &implementation, Reduction::Rows, 400)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                if full.0 != reduced.0 || reduced.1 > full.1 {
+                    return Err(TestCaseError::fail(format!(
+                        "{}: full {} schedules {:#?}, reduced {} schedules {:#?}",
+                        case.to_json(),
+                        full.1,
+                        full.0,
+                        reduced.1,
+                        reduced.0
+                    )));
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                panic!("{name} {}: {e}", implementation.name);
+            }
+        }
+    }
+}
+
+/// Sessions that sign out different tokens never touch each other's rows:
+/// however many statements each has, there is one class, run once, with no
+/// run ended early.
+#[test]
+fn independent_sessions_are_one_class_run_once() {
+    let system = common::stack();
+    let implementation = common::implementation("stack-auth-post-1466");
+    let case = common::case(
+        &common::one_user(3),
+        &[
+            "sign-out token=t1 user=u1",
+            "sign-out token=t2 user=u1",
+            "sign-out token=t3 user=u1",
+        ],
+    );
+    let (_database, mut engine) = common::runtime().block_on(common::engine_for(&system));
+    let (full, ran_full, _) =
+        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000).expect("full");
+    let (reduced, ran_reduced, stats) =
+        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("reduced");
+    assert_eq!(full, reduced);
+    assert!(ran_full > 1, "{ran_full}");
+    assert_eq!((ran_reduced, stats.abandoned), (1, 0));
+}
+
+/// Two sign-outs of the same token conflict: every order of their
+/// conflicting statements is still run.
+#[test]
+fn sessions_on_the_same_row_keep_every_order_of_their_conflicts() {
+    let system = common::stack();
+    let implementation = common::implementation("stack-auth-post-1466");
+    let case = common::case(
+        &common::one_user(1),
+        &["sign-out token=t1 user=u1", "sign-out token=t1 user=u1"],
+    );
+    let (_database, mut engine) = common::runtime().block_on(common::engine_for(&system));
+    let (full, ran_full, _) =
+        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000).expect("full");
+    let (reduced, ran_reduced, _) =
+        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("reduced");
+    assert_eq!(full, reduced);
+    assert!(full.len() > 1, "{full:#?}");
+    assert!(ran_reduced >= full.len() && ran_reduced <= ran_full);
+}
+
+/// Every shipped statement that locks (`FOR UPDATE`) is read as locking the
+/// rows of every table it reads: a lock taken for a plain read would let
+/// the reduction swap it with a write to the same row.
+#[test]
+fn every_shipped_locking_statement_is_read_as_a_lock() {
+    use tombstone_harness::implementation::touch::{Action, Space};
+    let mut locking = 0;
+    for name in System::shipped_names() {
+        let system = System::load(name).unwrap_or_else(|e| panic!("{e}"));
+        for implementation in Implementation::shipped(&system).unwrap_or_else(|e| panic!("{e}")) {
+            let scripts = system
+                .operations
+                .keys()
+                .filter_map(|k| implementation.script(k));
+            for step in scripts.flat_map(|s| s.steps.iter()) {
+                if !step.sql.to_ascii_uppercase().contains("FOR UPDATE") {
+                    continue;
+                }
+                locking += 1;
+                let reads = step
+                    .touches
+                    .iter()
+                    .filter(|t| matches!(t.space, Space::Entity(_)) && t.action == Action::Read);
+                assert_eq!(
+                    reads.count(),
+                    0,
+                    "{name} {} step {}: {:?}",
+                    implementation.name,
+                    step.name,
+                    step.touches
+                );
+            }
+        }
+    }
+    assert!(locking > 5, "{locking}");
+}
