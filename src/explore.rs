@@ -57,12 +57,32 @@ impl Default for ExploreLimits {
 }
 
 /// What an exploration cost beside the schedules it judged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExploreStats {
     /// Runs the reduction ended part way, when every way on could only
     /// repeat a class already run: their cost is the excess over one run
     /// per class.
     pub abandoned: u64,
+    /// The schema's triggers and rules that turned the reduction off: they
+    /// may write rows no statement names, so every schedule was run.
+    pub unreduced_for: Vec<String>,
+}
+
+/// The reduction `limits` asks for, unless the schema has triggers or
+/// rules of its own (then every schedule, and why).
+async fn reduction_for(
+    engine: &mut Engine,
+    limits: ExploreLimits,
+) -> Result<(Reduction, Vec<String>), ExploreError> {
+    if limits.reduction == Reduction::None {
+        return Ok((Reduction::None, Vec::new()));
+    }
+    let found = engine.side_effects().await?;
+    if found.is_empty() {
+        Ok((limits.reduction, found))
+    } else {
+        Ok((Reduction::None, found))
+    }
 }
 
 /// One run of the explorer's next schedule: `None` when the reduction
@@ -113,9 +133,13 @@ pub async fn explore_counted(
     limits: ExploreLimits,
     mut progress: impl FnMut(&Explored),
 ) -> Result<(Vec<Explored>, ExploreStats), ExploreError> {
-    let mut chooser = limits.reduction.chooser();
+    let (reduction, unreduced_for) = reduction_for(engine, limits).await?;
+    let mut chooser = reduction.chooser();
     let mut explored = Vec::new();
-    let mut stats = ExploreStats::default();
+    let mut stats = ExploreStats {
+        unreduced_for,
+        ..ExploreStats::default()
+    };
     loop {
         match run_one(engine, case, implementation, &mut chooser).await? {
             Some(one) => {
@@ -148,7 +172,8 @@ pub async fn explore_parallel(
     let Some(first) = engines.first_mut() else {
         return Ok((Vec::new(), ExploreStats::default()));
     };
-    let fresh = || limits.reduction.chooser();
+    let (reduction, unreduced_for) = reduction_for(first, limits).await?;
+    let fresh = || reduction.chooser();
     let mut probe = fresh();
     run_one(first, case, implementation, &mut probe).await?;
     let Some(parts) = probe.first_options() else {
@@ -197,6 +222,7 @@ pub async fn explore_parallel(
         .collect();
     let stats = ExploreStats {
         abandoned: abandoned.into_inner(),
+        unreduced_for,
     };
     Ok((explored, stats))
 }

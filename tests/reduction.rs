@@ -243,3 +243,41 @@ fn every_shipped_locking_statement_is_read_as_a_lock() {
     }
     assert!(locking > 5, "{locking}");
 }
+
+/// A trigger of the schema's own may write rows no statement names: the
+/// reduction cannot see that, so it is turned off and says why.
+#[test]
+fn a_schema_with_its_own_trigger_is_explored_in_full() {
+    use sqlx::Connection;
+    let system = System::load("blog").unwrap_or_else(|e| panic!("{e}"));
+    let implementation =
+        Implementation::load(&system, "blog-buggy").unwrap_or_else(|e| panic!("{e}"));
+    let case = Scenario::load(&system, "comment-delete-vs-post-delete")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .case;
+    let (database, mut engine) = common::runtime().block_on(common::engine_for(&system));
+    let (_, reduced, stats) =
+        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("reduced");
+    assert!(stats.unreduced_for.is_empty(), "{stats:?}");
+    common::runtime().block_on(async {
+        let mut outsider = database.connect("outsider").await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE audit (what text);
+             CREATE FUNCTION audit_delete() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO audit VALUES ('deleted'); RETURN OLD; END $$;
+             CREATE TRIGGER audit_comments AFTER DELETE ON comments
+               FOR EACH ROW EXECUTE FUNCTION audit_delete();",
+        )
+        .execute(&mut outsider)
+        .await
+        .unwrap();
+        outsider.close().await.unwrap();
+    });
+    let (_, full, _) =
+        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000).expect("full");
+    let (_, ran, stats) =
+        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("fallback");
+    assert_eq!(stats.unreduced_for, ["comments.audit_comments"]);
+    assert!(reduced < full, "{reduced} < {full}");
+    assert_eq!(ran, full);
+}

@@ -149,6 +149,10 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
             let (explored, stats) = explored;
             let violating = explored.iter().filter(|e| !e.verdict.is_clean()).count();
             let reduced = match limits.reduction {
+                _ if !stats.unreduced_for.is_empty() => format!(
+                    " (every schedule: the schema's triggers or rules {} may write rows no statement names)",
+                    stats.unreduced_for.join(", ")
+                ),
                 Reduction::Rows => format!(
                     " (one per class of equivalent schedules; {} runs ended early as repeats; --no-reduce runs all)",
                     stats.abandoned

@@ -372,6 +372,12 @@ impl Engine {
         self.generation += 1;
     }
 
+    /// The schema's own triggers and rules: writes the reduced exploration
+    /// cannot see in any statement's SQL.
+    pub async fn side_effects(&mut self) -> Result<Vec<String>, EngineError> {
+        Ok(self.control.side_effects().await?)
+    }
+
     /// The final tables, named by the case's rows.
     async fn snapshot(&mut self, case: &Case) -> Result<crate::history::Snapshot, EngineError> {
         let raw = self.control.snapshot(&case.system).await?;
