@@ -58,6 +58,7 @@ pub struct Harness {
     implementation: Option<String>,
     cases: u32,
     seed: u64,
+    jobs: usize,
     save_dir: PathBuf,
 }
 
@@ -77,6 +78,7 @@ impl Harness {
             implementation: None,
             cases: 100,
             seed: 0,
+            jobs: 1,
             save_dir: std::env::temp_dir().join("tombstone-harness"),
         }
     }
@@ -97,6 +99,16 @@ impl Harness {
     /// same cases.
     pub fn seed(mut self, seed: u64) -> Harness {
         self.seed = seed;
+        self
+    }
+
+    /// Hunt on this many databases at once (default 1). With more than one,
+    /// case number n is drawn from (seed, n) alone and the lowest failing
+    /// number is the one reported, so the result is the same for any number
+    /// of jobs (but not the cases a one-job hunt draws from proptest's
+    /// single stream).
+    pub fn jobs(mut self, jobs: usize) -> Harness {
+        self.jobs = jobs.max(1);
         self
     }
 
@@ -132,13 +144,45 @@ impl Harness {
             return Err(error.into());
         }
         let hunt = Hunt::from_env(self.cases, self.seed);
-        let found = hunt.run(&runtime, &mut engine, &system, &implementation, Target::Any)?;
+        let found = if self.jobs > 1 {
+            let mut databases = Vec::new();
+            let mut engines = vec![engine];
+            let opened = runtime.block_on(async {
+                for _ in 1..self.jobs {
+                    let database = server.create_database(&system).await?;
+                    engines.push(Engine::open(database.connector(), Limits::default()).await?);
+                    databases.push(database);
+                }
+                Ok::<(), crate::engine::EngineError>(())
+            });
+            let found = match opened {
+                Ok(()) => runtime
+                    .block_on(hunt.run_parallel(
+                        &mut engines,
+                        &system,
+                        &implementation,
+                        Target::Any,
+                    ))
+                    .map_err(HarnessError::from),
+                Err(e) => Err(HarnessError::Hunt(e.into())),
+            };
+            engine = engines.swap_remove(0);
+            drop(engines);
+            for database in databases {
+                let _ = runtime.block_on(database.drop_database());
+            }
+            found
+        } else {
+            hunt.run(&runtime, &mut engine, &system, &implementation, Target::Any)
+                .map_err(HarnessError::from)
+        };
+        drop(engine);
+        let _ = runtime.block_on(database.drop_database());
+        let found = found?;
         let saved = match &found {
             Some(found) => Some(self.save(&system, &name, found)?),
             None => None,
         };
-        drop(engine);
-        let _ = runtime.block_on(database.drop_database());
         Ok(HuntOutcome {
             implementation: implementation.name,
             cases_run: found.as_ref().map_or(hunt.cases, |f| f.cases_run),

@@ -498,3 +498,44 @@ fn pruned_exploration_keeps_one_schedule_per_order_of_conflicting_statements() {
         );
     }
 }
+
+/// A hunt split over databases reports the same shrunk failure whatever
+/// the number of them: the lowest failing case number wins, and it is
+/// shrunk on one engine. Here anomaly B (a duplicate tombstone) of
+/// pre-1466, shrunk to two operations.
+#[test]
+fn a_parallel_hunt_reports_the_same_failure_for_one_or_two_databases() {
+    let system = common::stack();
+    let implementation = common::implementation("stack-auth-pre-1466");
+    let target = Target::Only(Invariant::ExactlyOneTombstone, Some(letter("B")));
+    let mut reports = Vec::new();
+    for jobs in [1, 2] {
+        let databases_and_engines: Vec<_> = (0..jobs)
+            .map(|_| common::runtime().block_on(common::engine()))
+            .collect();
+        let (databases, mut engines): (Vec<_>, Vec<_>) = databases_and_engines.into_iter().unzip();
+        let found = common::runtime()
+            .block_on(Hunt::from_env(200, 11).run_parallel(
+                &mut engines,
+                &system,
+                &implementation,
+                target.clone(),
+            ))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{jobs} jobs: anomaly B is found"));
+        let b = found
+            .verdict
+            .of(Invariant::ExactlyOneTombstone)
+            .find(|v| is(v, "B"));
+        assert!(b.is_some(), "{jobs} jobs: {}", found.verdict);
+        assert_eq!(found.case.operations.len(), 2, "{jobs} jobs: shrunk");
+        reports.push((
+            found.case.to_json(),
+            found.history.schedule.to_string(),
+            found.cases_run,
+        ));
+        drop(engines);
+        drop(databases);
+    }
+    assert_eq!(reports[0], reports[1]);
+}

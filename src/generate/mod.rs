@@ -1,10 +1,12 @@
 //! Generation and shrinking with proptest: the only user of proptest in `src/`.
 //! `strategy` makes cases; `draw` draws stress's numbered cases; `hunt` runs
 //! them through the engine and shrinks a failure to a minimal case that
-//! violates the same thing.
+//! violates the same thing; `parallel` splits a hunt's numbered cases over
+//! several engines.
 
 mod draw;
 mod hunt;
+mod parallel;
 mod shrink;
 mod strategy;
 
