@@ -30,13 +30,25 @@ pub enum Reduction {
 }
 
 impl Reduction {
-    fn chooser(self) -> Exhaustive {
+    /// `strict`: tombstone inserts for the same row kept in every order.
+    fn chooser(self, strict: bool) -> Exhaustive {
         match self {
             Reduction::None => Exhaustive::new(),
             Reduction::Tables => Exhaustive::pruned(),
+            Reduction::Rows if strict => Exhaustive::reduced_strict(),
             Reduction::Rows => Exhaustive::reduced(),
         }
     }
+}
+
+/// Whether a run met a unique key (23505): the reduction assumed tombstone
+/// inserts for the same row commute, which a unique key can decide against.
+fn met_unique_key(explored: &[Explored]) -> bool {
+    explored.iter().any(|one| {
+        one.history.events.iter().any(|e| {
+            matches!(&e.kind, EventKind::Completed { reply: crate::history::StepReply::Error { sqlstate, .. }, .. } if sqlstate == "23505")
+        })
+    })
 }
 
 /// Bounds of one exploration, unit last.
@@ -66,6 +78,9 @@ pub struct ExploreStats {
     /// The schema's triggers and rules that turned the reduction off: they
     /// may write rows no statement names, so every schedule was run.
     pub unreduced_for: Vec<String>,
+    /// A run met a unique key, so the exploration ran again with tombstone
+    /// inserts for the same row kept in every order.
+    pub strict: bool,
 }
 
 /// The reduction `limits` asks for, unless the schema has triggers or
@@ -125,7 +140,9 @@ pub async fn explore(
     )
 }
 
-/// [`explore`], also saying how many runs the reduction ended early.
+/// [`explore`], also saying how many runs the reduction ended early. A
+/// reduced exploration whose runs met a unique key runs again, stricter
+/// (`progress` then sees those schedules again).
 pub async fn explore_counted(
     engine: &mut Engine,
     case: &Case,
@@ -134,22 +151,53 @@ pub async fn explore_counted(
     mut progress: impl FnMut(&Explored),
 ) -> Result<(Vec<Explored>, ExploreStats), ExploreError> {
     let (reduction, unreduced_for) = reduction_for(engine, limits).await?;
-    let mut chooser = reduction.chooser();
-    let mut explored = Vec::new();
-    let mut stats = ExploreStats {
-        unreduced_for,
-        ..ExploreStats::default()
+    let first = explore_with(
+        engine,
+        case,
+        implementation,
+        limits,
+        reduction.chooser(false),
+        &mut progress,
+    )
+    .await?;
+    let (explored, abandoned, strict) = if reduction == Reduction::Rows && met_unique_key(&first.0)
+    {
+        let chooser = reduction.chooser(true);
+        let again =
+            explore_with(engine, case, implementation, limits, chooser, &mut progress).await?;
+        (again.0, again.1, true)
+    } else {
+        (first.0, first.1, false)
     };
+    let stats = ExploreStats {
+        abandoned,
+        unreduced_for,
+        strict,
+    };
+    Ok((explored, stats))
+}
+
+/// Every schedule `chooser` walks; and how many runs it ended early.
+async fn explore_with(
+    engine: &mut Engine,
+    case: &Case,
+    implementation: &Implementation,
+    limits: ExploreLimits,
+    mut chooser: Exhaustive,
+    progress: &mut impl FnMut(&Explored),
+) -> Result<(Vec<Explored>, u64), ExploreError> {
+    let mut explored = Vec::new();
+    let mut abandoned = 0;
     loop {
         match run_one(engine, case, implementation, &mut chooser).await? {
             Some(one) => {
                 progress(&one);
                 explored.push(one);
             }
-            None => stats.abandoned += 1,
+            None => abandoned += 1,
         }
         if !chooser.advance() {
-            return Ok((explored, stats));
+            return Ok((explored, abandoned));
         }
         if chooser.runs() >= limits.schedules_max {
             return Err(ExploreError::SchedulesMax(limits.schedules_max));
@@ -173,12 +221,42 @@ pub async fn explore_parallel(
         return Ok((Vec::new(), ExploreStats::default()));
     };
     let (reduction, unreduced_for) = reduction_for(first, limits).await?;
-    let fresh = || reduction.chooser();
+    let (explored, abandoned) = parallel_with(engines, case, implementation, limits, || {
+        reduction.chooser(false)
+    })
+    .await?;
+    let (explored, abandoned, strict) = if reduction == Reduction::Rows && met_unique_key(&explored)
+    {
+        let again = parallel_with(engines, case, implementation, limits, || {
+            reduction.chooser(true)
+        })
+        .await?;
+        (again.0, again.1, true)
+    } else {
+        (explored, abandoned, false)
+    };
+    let stats = ExploreStats {
+        abandoned,
+        unreduced_for,
+        strict,
+    };
+    Ok((explored, stats))
+}
+
+/// The parts of the tree `fresh` walks, over `engines`.
+async fn parallel_with(
+    engines: &mut [Engine],
+    case: &Case,
+    implementation: &Implementation,
+    limits: ExploreLimits,
+    fresh: impl Fn() -> Exhaustive,
+) -> Result<(Vec<Explored>, u64), ExploreError> {
+    let first = engines.first_mut().expect("at least one engine");
     let mut probe = fresh();
     run_one(first, case, implementation, &mut probe).await?;
     let Some(parts) = probe.first_options() else {
         // No choice at all: one schedule.
-        return explore_counted(first, case, implementation, limits, |_| {}).await;
+        return explore_with(first, case, implementation, limits, fresh(), &mut |_| {}).await;
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let runs = std::sync::atomic::AtomicU64::new(0);
@@ -220,11 +298,7 @@ pub async fn explore_parallel(
         .into_iter()
         .flat_map(|part| part.expect("every part explored"))
         .collect();
-    let stats = ExploreStats {
-        abandoned: abandoned.into_inner(),
-        unreduced_for,
-    };
-    Ok((explored, stats))
+    Ok((explored, abandoned.into_inner()))
 }
 
 /// The order in which the sessions' statements that match `touches` ran,

@@ -12,19 +12,43 @@ use crate::world::{RowKey, WorldRow};
 use std::collections::BTreeSet;
 use std::fmt;
 
-/// How a statement uses a row; two uses conflict unless both only read or
-/// both only hold the key-share lock a foreign key check takes.
+/// How a statement uses a row; two uses conflict unless both only read,
+/// both only hold the key-share lock a foreign key check takes, or both
+/// only add tombstones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     Read,
     KeyShare,
+    /// A tombstone inserted: two of them for the same row give the same
+    /// rows in either order unless a unique key or `ON CONFLICT` decides
+    /// between them (see [`Physics::appends_commute`]).
+    Append,
     Write,
 }
 
 impl Access {
     fn conflicts(self, other: Access) -> bool {
-        self == Access::Write || other == Access::Write
+        use Access::*;
+        match (self, other) {
+            (Write, _) | (_, Write) => true,
+            (Append, Append) => false,
+            (Append, _) | (_, Append) => true,
+            _ => false,
+        }
     }
+}
+
+/// What the case's shape lets the resolution assume.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Physics {
+    /// Tombstone inserts for the same row commute: true until a run meets a
+    /// unique key (23505), then the exploration runs again without it.
+    pub appends_commute: bool,
+    /// Every operation of the case runs in autocommit: no lock outlives its
+    /// statement, and a statement can only wait on one still running, which
+    /// the engine never leaves running when it chooses; a `FOR UPDATE`
+    /// then orders like a read.
+    pub locks_are_reads: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +145,7 @@ impl Reach {
     /// equalities with the operation's row arguments name the rows; a
     /// delete reaches the children of what it deletes, an insert or update
     /// holds its parents with a key-share lock.
-    pub fn resolve(case: &Case, call: &Call, touches: &[Touch]) -> Reach {
+    pub fn resolve(case: &Case, call: &Call, touches: &[Touch], physics: Physics) -> Reach {
         let rows = case.all_rows();
         let mut reach = Reach::default();
         let mut sources = Rows::Some(BTreeSet::new());
@@ -129,6 +153,7 @@ impl Reach {
         for touch in touches {
             let access = match touch.action {
                 Action::Read => Access::Read,
+                Action::Lock if physics.locks_are_reads => Access::Read,
                 _ => Access::Write,
             };
             let Space::Entity(entity) = touch.space else {
@@ -168,6 +193,11 @@ impl Reach {
             let (access, rows) = match (&touch.space, touch.action, &touch.rows) {
                 (Space::Entity(_), _, _) => continue,
                 (_, Action::Read, _) => (Access::Read, Rows::Every),
+                (Space::Tombstones, Action::Insert, Narrowing::Sources)
+                    if physics.appends_commute =>
+                {
+                    (Access::Append, sources.clone())
+                }
                 (Space::Tombstones, _, Narrowing::Sources) => (Access::Write, sources.clone()),
                 _ => (Access::Write, Rows::Every),
             };

@@ -4,7 +4,7 @@
 
 use tombstone_harness::case::Case;
 use tombstone_harness::implementation::touch::{Action, Narrowing, Space, Touch, of_sql};
-use tombstone_harness::reach::Reach;
+use tombstone_harness::reach::{Physics, Reach};
 use tombstone_harness::system::System;
 
 fn blog() -> System {
@@ -105,7 +105,12 @@ fn tables_the_system_does_not_declare_are_touched_whole() {
 
 fn reach(case: &Case, op: usize, sql: &str) -> Reach {
     let touches = of_sql(&case.system, sql);
-    Reach::resolve(case, &case.operations[op].action, &touches)
+    Reach::resolve(
+        case,
+        &case.operations[op].action,
+        &touches,
+        Physics::default(),
+    )
 }
 
 fn blog_case() -> Case {
@@ -158,4 +163,32 @@ fn reads_commute_and_unknown_conflicts() {
     let all = reach(&case, 1, "DELETE FROM comments");
     assert!(all.conflicts(&read));
     assert!(Reach::everything().conflicts(&Reach::default()));
+}
+
+/// Recording the same row twice: the inserts conflict unless the case may
+/// assume tombstone inserts commute; two autocommit locks on one row
+/// conflict unless no lock can outlive its statement; `ON CONFLICT` always
+/// orders.
+#[test]
+fn physics_decides_about_appends_and_locks() {
+    let case = blog_case();
+    let with = |physics: Physics, sql: &str| {
+        let touches = of_sql(&case.system, sql);
+        Reach::resolve(&case, &case.operations[0].action, &touches, physics)
+    };
+    let record = "INSERT INTO comments_tombstones (id) SELECT id FROM comments WHERE id = :comment";
+    let lock = "SELECT id FROM comments WHERE id = :comment FOR UPDATE";
+    let strict = Physics::default();
+    let loose = Physics {
+        appends_commute: true,
+        locks_are_reads: true,
+    };
+    assert!(with(strict, record).conflicts(&with(strict, record)));
+    assert!(!with(loose, record).conflicts(&with(loose, record)));
+    assert!(with(strict, lock).conflicts(&with(strict, lock)));
+    assert!(!with(loose, lock).conflicts(&with(loose, lock)));
+    let upsert = "INSERT INTO comments_tombstones (id) SELECT id FROM comments WHERE id = :comment ON CONFLICT DO NOTHING";
+    assert!(with(loose, upsert).conflicts(&with(loose, record)));
+    let check = "SELECT 1 FROM comments_tombstones WHERE id = :comment";
+    assert!(with(loose, check).conflicts(&with(loose, record)));
 }

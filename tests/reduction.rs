@@ -281,3 +281,36 @@ fn a_schema_with_its_own_trigger_is_explored_in_full() {
     assert!(reduced < full, "{reduced} < {full}");
     assert_eq!(ran, full);
 }
+
+/// A unique key on a tombstone table decides between two inserts for the
+/// same row: the first run that meets it (23505) makes the exploration run
+/// again with those inserts in every order, and it still finds every
+/// outcome of the full enumeration.
+#[test]
+fn a_unique_key_on_tombstones_makes_the_reduction_stricter() {
+    use sqlx::Connection;
+    let system = System::load("blog").unwrap_or_else(|e| panic!("{e}"));
+    let implementation =
+        Implementation::load(&system, "blog-buggy").unwrap_or_else(|e| panic!("{e}"));
+    let case = Scenario::load(&system, "comment-delete-vs-post-delete")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .case;
+    let (database, mut engine) = common::runtime().block_on(common::engine_for(&system));
+    let (_, _, loose) =
+        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("reduced");
+    assert!(!loose.strict, "{loose:?}");
+    common::runtime().block_on(async {
+        let mut outsider = database.connect("outsider").await.unwrap();
+        sqlx::raw_sql("CREATE UNIQUE INDEX one_tombstone ON comments_tombstones (id)")
+            .execute(&mut outsider)
+            .await
+            .unwrap();
+        outsider.close().await.unwrap();
+    });
+    let (full, _, _) =
+        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000).expect("full");
+    let (reduced, _, stats) =
+        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("strict");
+    assert!(stats.strict, "{stats:?}");
+    assert_eq!(full, reduced);
+}

@@ -28,6 +28,9 @@ pub struct Exhaustive {
     /// Per session, the lowest session it may ever conflict with through a
     /// chain of sessions: independent groups run one after the other.
     group: Vec<usize>,
+    /// Tombstone inserts for the same row commute (`reduced`, not
+    /// `reduced_strict`).
+    appends_commute: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -66,7 +69,17 @@ impl Exhaustive {
     pub fn reduced() -> Exhaustive {
         Exhaustive {
             reduced: true,
+            appends_commute: true,
             ..Exhaustive::default()
+        }
+    }
+
+    /// [`Exhaustive::reduced`] with tombstone inserts for the same row kept
+    /// in every order: for a tombstone table with a unique key.
+    pub fn reduced_strict() -> Exhaustive {
+        Exhaustive {
+            appends_commute: false,
+            ..Exhaustive::reduced()
         }
     }
 
@@ -197,6 +210,10 @@ impl Chooser for Exhaustive {
 
     fn wants_rows(&self) -> bool {
         self.reduced
+    }
+
+    fn appends_commute(&self) -> bool {
+        self.appends_commute
     }
 
     fn hint(&mut self, mut hint: Hint) {

@@ -29,6 +29,12 @@ pub trait Chooser: Send {
         false
     }
 
+    /// Whether the rows may assume tombstone inserts commute
+    /// (`reach::Physics::appends_commute`).
+    fn appends_commute(&self) -> bool {
+        false
+    }
+
     /// What the engine knows about the statements around this choice.
     fn hint(&mut self, _hint: Hint) {}
 }

@@ -154,7 +154,12 @@ pub async fn run(pg: &PgArgs, system: &Arc<System>, args: &ExploreArgs) -> anyho
                     stats.unreduced_for.join(", ")
                 ),
                 Reduction::Rows => format!(
-                    " (one per class of equivalent schedules; {} runs ended early as repeats; --no-reduce runs all)",
+                    " (one per class of equivalent schedules{}; {} runs ended early as repeats; --no-reduce runs all)",
+                    if stats.strict {
+                        ", tombstone inserts for one row in every order: a unique key decided between two"
+                    } else {
+                        ""
+                    },
                     stats.abandoned
                 ),
                 Reduction::Tables => " (--prune)".to_string(),

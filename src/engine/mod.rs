@@ -18,7 +18,7 @@ use crate::chooser::{Chooser, ChooserError, Hint, RowHint};
 use crate::db::{Connector, Control, DbError, Probe, Session, SessionLimits, StepReply};
 use crate::history::{Event, EventKind, History};
 use crate::implementation::{Footprint, Implementation};
-use crate::reach::Reach;
+use crate::reach::{Physics, Reach};
 use crate::schedule::{Schedule, SessionId};
 use program::Program;
 use std::sync::Arc;
@@ -231,12 +231,16 @@ impl Engine {
     ) -> Result<History, EngineError> {
         let mut programs = self.programs(case, implementation)?;
         if chooser.wants_rows() {
+            let physics = Physics {
+                appends_commute: chooser.appends_commute(),
+                locks_are_reads: programs.iter().all(|p| p.script.transaction_from.is_none()),
+            };
             for (program, op) in programs.iter_mut().zip(&case.operations) {
                 program.reaches = program
                     .script
                     .steps
                     .iter()
-                    .map(|step| Reach::resolve(case, &op.action, &step.touches))
+                    .map(|step| Reach::resolve(case, &op.action, &step.touches, physics))
                     .collect();
             }
         }

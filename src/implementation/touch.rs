@@ -185,6 +185,9 @@ pub fn of_sql(system: &System, sql: &str) -> Vec<Touch> {
         w[0].0.is("for")
             && (w[1].0.is("update") || w[1].0.is("share") || w[1].0.is("no") || w[1].0.is("key"))
     });
+    let upserts = tokens
+        .windows(2)
+        .any(|w| w[0].0.is("on") && w[1].0.is("conflict"));
     let tombstone_tables = system.tombstone_tables();
     let ctes = cte_names(&tokens);
     let mut touches = Vec::new();
@@ -220,8 +223,13 @@ pub fn of_sql(system: &System, sql: &str) -> Vec<Touch> {
         } else {
             continue;
         };
-        let action = action.unwrap_or(Action::Read);
+        let mut action = action.unwrap_or(Action::Read);
+        if space == Space::Tombstones && action == Action::Insert && upserts {
+            // `ON CONFLICT` decides between two inserts: they are updates.
+            action = Action::Update;
+        }
         let rows = match (&space, action) {
+            (Space::Tombstones, Action::Update) => Narrowing::Sources,
             (Space::Tombstones, Action::Insert) => Narrowing::Sources,
             (Space::Tombstones, _) => Narrowing::Every,
             (Space::Entity(e), Action::Insert) => inserted(&tokens, at, system, *e),
