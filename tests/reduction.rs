@@ -244,39 +244,70 @@ fn every_shipped_locking_statement_is_read_as_a_lock() {
     assert!(locking > 5, "{locking}");
 }
 
+/// The blog's buggy recorder on the comment-delete-vs-post-delete scenario,
+/// on a database of its own that a test then changes behind the harness.
+struct Blog {
+    implementation: Implementation,
+    case: Case,
+    database: tombstone_harness::db::Database,
+    engine: Engine,
+}
+
+impl Blog {
+    fn new() -> Blog {
+        let system = System::load("blog").unwrap_or_else(|e| panic!("{e}"));
+        let implementation =
+            Implementation::load(&system, "blog-buggy").unwrap_or_else(|e| panic!("{e}"));
+        let case = Scenario::load(&system, "comment-delete-vs-post-delete")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .case;
+        let (database, engine) = common::runtime().block_on(common::engine_for(&system));
+        Blog {
+            implementation,
+            case,
+            database,
+            engine,
+        }
+    }
+
+    fn explore(&mut self, reduction: Reduction) -> (BTreeSet<String>, usize, ExploreStats) {
+        outcomes(
+            &mut self.engine,
+            &self.case,
+            &self.implementation,
+            reduction,
+            5_000,
+        )
+        .unwrap_or_else(|e| panic!("{reduction:?}: {e}"))
+    }
+
+    /// Runs `sql` as a DBA would, on a connection of its own.
+    fn alter(&self, sql: &'static str) {
+        use sqlx::Connection;
+        common::runtime().block_on(async {
+            let mut outsider = self.database.connect("outsider").await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut outsider).await.unwrap();
+            outsider.close().await.unwrap();
+        });
+    }
+}
+
 /// A trigger of the schema's own may write rows no statement names: the
 /// reduction cannot see that, so it is turned off and says why.
 #[test]
 fn a_schema_with_its_own_trigger_is_explored_in_full() {
-    use sqlx::Connection;
-    let system = System::load("blog").unwrap_or_else(|e| panic!("{e}"));
-    let implementation =
-        Implementation::load(&system, "blog-buggy").unwrap_or_else(|e| panic!("{e}"));
-    let case = Scenario::load(&system, "comment-delete-vs-post-delete")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .case;
-    let (database, mut engine) = common::runtime().block_on(common::engine_for(&system));
-    let (_, reduced, stats) =
-        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("reduced");
+    let mut blog = Blog::new();
+    let (_, reduced, stats) = blog.explore(Reduction::Rows);
     assert!(stats.unreduced_for.is_empty(), "{stats:?}");
-    common::runtime().block_on(async {
-        let mut outsider = database.connect("outsider").await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE audit (what text);
-             CREATE FUNCTION audit_delete() RETURNS trigger LANGUAGE plpgsql AS
-               $$ BEGIN INSERT INTO audit VALUES ('deleted'); RETURN OLD; END $$;
-             CREATE TRIGGER audit_comments AFTER DELETE ON comments
-               FOR EACH ROW EXECUTE FUNCTION audit_delete();",
-        )
-        .execute(&mut outsider)
-        .await
-        .unwrap();
-        outsider.close().await.unwrap();
-    });
-    let (_, full, _) =
-        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000).expect("full");
-    let (_, ran, stats) =
-        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("fallback");
+    blog.alter(
+        "CREATE TABLE audit (what text);
+         CREATE FUNCTION audit_delete() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN INSERT INTO audit VALUES ('deleted'); RETURN OLD; END $$;
+         CREATE TRIGGER audit_comments AFTER DELETE ON comments
+           FOR EACH ROW EXECUTE FUNCTION audit_delete();",
+    );
+    let (_, full, _) = blog.explore(Reduction::None);
+    let (_, ran, stats) = blog.explore(Reduction::Rows);
     assert_eq!(stats.unreduced_for, ["comments.audit_comments"]);
     assert!(reduced < full, "{reduced} < {full}");
     assert_eq!(ran, full);
@@ -288,29 +319,12 @@ fn a_schema_with_its_own_trigger_is_explored_in_full() {
 /// outcome of the full enumeration.
 #[test]
 fn a_unique_key_on_tombstones_makes_the_reduction_stricter() {
-    use sqlx::Connection;
-    let system = System::load("blog").unwrap_or_else(|e| panic!("{e}"));
-    let implementation =
-        Implementation::load(&system, "blog-buggy").unwrap_or_else(|e| panic!("{e}"));
-    let case = Scenario::load(&system, "comment-delete-vs-post-delete")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .case;
-    let (database, mut engine) = common::runtime().block_on(common::engine_for(&system));
-    let (_, _, loose) =
-        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("reduced");
+    let mut blog = Blog::new();
+    let (_, _, loose) = blog.explore(Reduction::Rows);
     assert!(!loose.strict, "{loose:?}");
-    common::runtime().block_on(async {
-        let mut outsider = database.connect("outsider").await.unwrap();
-        sqlx::raw_sql("CREATE UNIQUE INDEX one_tombstone ON comments_tombstones (id)")
-            .execute(&mut outsider)
-            .await
-            .unwrap();
-        outsider.close().await.unwrap();
-    });
-    let (full, _, _) =
-        outcomes(&mut engine, &case, &implementation, Reduction::None, 5_000).expect("full");
-    let (reduced, _, stats) =
-        outcomes(&mut engine, &case, &implementation, Reduction::Rows, 5_000).expect("strict");
+    blog.alter("CREATE UNIQUE INDEX one_tombstone ON comments_tombstones (id)");
+    let (full, _, _) = blog.explore(Reduction::None);
+    let (reduced, _, stats) = blog.explore(Reduction::Rows);
     assert!(stats.strict, "{stats:?}");
     assert_eq!(full, reduced);
 }
