@@ -151,24 +151,24 @@ pub async fn explore_counted(
     mut progress: impl FnMut(&Explored),
 ) -> Result<(Vec<Explored>, ExploreStats), ExploreError> {
     let (reduction, unreduced_for) = reduction_for(engine, limits).await?;
-    let first = explore_with(
-        engine,
-        case,
-        implementation,
-        limits,
-        reduction.chooser(false),
-        &mut progress,
-    )
-    .await?;
-    let (explored, abandoned, strict) = if reduction == Reduction::Rows && met_unique_key(&first.0)
-    {
-        let chooser = reduction.chooser(true);
-        let again =
-            explore_with(engine, case, implementation, limits, chooser, &mut progress).await?;
-        (again.0, again.1, true)
-    } else {
-        (first.0, first.1, false)
+    let pass = async |chooser| {
+        explore_with(engine, case, implementation, limits, chooser, &mut progress).await
     };
+    with_fallback(reduction, unreduced_for, pass).await
+}
+
+/// Runs `pass` with the reduction's chooser; once more, stricter, if a run
+/// met a unique key the reduction had assumed away.
+async fn with_fallback(
+    reduction: Reduction,
+    unreduced_for: Vec<String>,
+    mut pass: impl AsyncFnMut(Exhaustive) -> Result<(Vec<Explored>, u64), ExploreError>,
+) -> Result<(Vec<Explored>, ExploreStats), ExploreError> {
+    let (mut explored, mut abandoned) = pass(reduction.chooser(false)).await?;
+    let strict = reduction == Reduction::Rows && met_unique_key(&explored);
+    if strict {
+        (explored, abandoned) = pass(reduction.chooser(true)).await?;
+    }
     let stats = ExploreStats {
         abandoned,
         unreduced_for,
@@ -221,26 +221,10 @@ pub async fn explore_parallel(
         return Ok((Vec::new(), ExploreStats::default()));
     };
     let (reduction, unreduced_for) = reduction_for(first, limits).await?;
-    let (explored, abandoned) = parallel_with(engines, case, implementation, limits, || {
-        reduction.chooser(false)
-    })
-    .await?;
-    let (explored, abandoned, strict) = if reduction == Reduction::Rows && met_unique_key(&explored)
-    {
-        let again = parallel_with(engines, case, implementation, limits, || {
-            reduction.chooser(true)
-        })
-        .await?;
-        (again.0, again.1, true)
-    } else {
-        (explored, abandoned, false)
+    let pass = async |chooser: Exhaustive| {
+        parallel_with(engines, case, implementation, limits, || chooser.clone()).await
     };
-    let stats = ExploreStats {
-        abandoned,
-        unreduced_for,
-        strict,
-    };
-    Ok((explored, stats))
+    with_fallback(reduction, unreduced_for, pass).await
 }
 
 /// The parts of the tree `fresh` walks, over `engines`.

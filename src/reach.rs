@@ -8,7 +8,7 @@
 use crate::case::Case;
 use crate::implementation::touch::{Action, Narrowing, Space, Touch};
 use crate::operation::Action as Call;
-use crate::world::{RowKey, WorldRow};
+use crate::world::{RowKey, World};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -146,24 +146,49 @@ impl Reach {
     /// delete reaches the children of what it deletes, an insert or update
     /// holds its parents with a key-share lock.
     pub fn resolve(case: &Case, call: &Call, touches: &[Touch], physics: Physics) -> Reach {
-        let rows = case.all_rows();
+        Reach::resolve_in(&World::new(case.all_rows()), case, call, touches, physics)
+    }
+
+    /// Each step of `call`'s script resolved, the case's rows gathered once.
+    pub fn of_steps<'t>(
+        case: &Case,
+        call: &Call,
+        steps: impl IntoIterator<Item = &'t [Touch]>,
+        physics: Physics,
+    ) -> Vec<Reach> {
+        let rows = World::new(case.all_rows());
+        steps
+            .into_iter()
+            .map(|touches| Reach::resolve_in(&rows, case, call, touches, physics))
+            .collect()
+    }
+
+    /// [`Reach::resolve`] over `rows`: the world and every row the case's
+    /// operations create.
+    fn resolve_in(
+        rows: &World,
+        case: &Case,
+        call: &Call,
+        touches: &[Touch],
+        physics: Physics,
+    ) -> Reach {
         let mut reach = Reach::default();
         let mut sources = Rows::Some(BTreeSet::new());
         let mut entities = 0;
         for touch in touches {
+            let Space::Entity(entity) = touch.space else {
+                continue;
+            };
             let access = match touch.action {
                 Action::Read => Access::Read,
                 Action::Lock if physics.locks_are_reads => Access::Read,
                 _ => Access::Write,
             };
-            let Space::Entity(entity) = touch.space else {
-                continue;
-            };
             entities += 1;
-            let found = narrow(case, call, entity, &touch.rows, &rows);
+            let found = narrow(case, call, entity, &touch.rows, rows);
             sources.union(&found);
             if touch.action == Action::Delete {
-                for (child, children) in descendants(case, entity, &found, &rows) {
+                for (child, children) in descendants(case, entity, &found, rows) {
                     reach.push(Cell {
                         space: Space::Entity(child),
                         access: Access::Write,
@@ -172,7 +197,7 @@ impl Reach {
                 }
             }
             if matches!(touch.action, Action::Insert | Action::Update) {
-                for (parent, parents) in ancestors(case, entity, &found, &rows) {
+                for (parent, parents) in ancestors(case, entity, &found, rows) {
                     reach.push(Cell {
                         space: Space::Entity(parent),
                         access: Access::KeyShare,
@@ -214,13 +239,7 @@ impl Reach {
 /// The rows of `entity` where every equality holds: the intersection of what
 /// each equality with a row argument names (its own identity column: that
 /// row; a parent's column: that parent's children). Every row where none does.
-fn narrow(
-    case: &Case,
-    call: &Call,
-    entity: usize,
-    narrowing: &Narrowing,
-    rows: &[WorldRow],
-) -> Rows {
+fn narrow(case: &Case, call: &Call, entity: usize, narrowing: &Narrowing, rows: &World) -> Rows {
     let Narrowing::Equal(pairs) = narrowing else {
         return Rows::Every;
     };
@@ -237,10 +256,7 @@ fn narrow(
         let named: BTreeSet<RowKey> = match template.parts.as_slice() {
             [crate::system::Part::Id] if argument.entity == entity => [argument.clone()].into(),
             [crate::system::Part::Parent(p)] if spec.parents.get(*p) == Some(&argument.entity) => {
-                rows.iter()
-                    .filter(|r| r.key.entity == entity && r.parents.contains(argument))
-                    .map(|r| r.key.clone())
-                    .collect()
+                rows.children(entity, argument).into_iter().collect()
             }
             _ => continue,
         };
@@ -253,7 +269,7 @@ fn narrow(
 }
 
 /// The rows below `found` in every entity that has `entity` as an ancestor.
-fn descendants(case: &Case, entity: usize, found: &Rows, rows: &[WorldRow]) -> Vec<(usize, Rows)> {
+fn descendants(case: &Case, entity: usize, found: &Rows, rows: &World) -> Vec<(usize, Rows)> {
     let entities = &case.system.entities;
     let mut out = Vec::new();
     let mut pending = vec![(entity, found.clone())];
@@ -262,11 +278,8 @@ fn descendants(case: &Case, entity: usize, found: &Rows, rows: &[WorldRow]) -> V
             let below = match &above {
                 Rows::Every => Rows::Every,
                 Rows::Some(keys) => Rows::Some(
-                    rows.iter()
-                        .filter(|r| {
-                            r.key.entity == child && r.parents.iter().any(|p| keys.contains(p))
-                        })
-                        .map(|r| r.key.clone())
+                    keys.iter()
+                        .flat_map(|parent| rows.children(child, parent))
                         .collect(),
                 ),
             };
@@ -278,7 +291,7 @@ fn descendants(case: &Case, entity: usize, found: &Rows, rows: &[WorldRow]) -> V
 }
 
 /// The parents of the rows in `found`, by entity.
-fn ancestors(case: &Case, entity: usize, found: &Rows, rows: &[WorldRow]) -> Vec<(usize, Rows)> {
+fn ancestors(case: &Case, entity: usize, found: &Rows, rows: &World) -> Vec<(usize, Rows)> {
     case.system.entities[entity]
         .parents
         .iter()
@@ -286,8 +299,8 @@ fn ancestors(case: &Case, entity: usize, found: &Rows, rows: &[WorldRow]) -> Vec
             let above = match found {
                 Rows::Every => Rows::Every,
                 Rows::Some(keys) => Rows::Some(
-                    rows.iter()
-                        .filter(|r| keys.contains(&r.key))
+                    keys.iter()
+                        .filter_map(|key| rows.row(key))
                         .flat_map(|r| r.parents.iter().filter(|p| p.entity == parent).cloned())
                         .collect(),
                 ),

@@ -236,12 +236,8 @@ impl Engine {
                 locks_are_reads: programs.iter().all(|p| p.script.transaction_from.is_none()),
             };
             for (program, op) in programs.iter_mut().zip(&case.operations) {
-                program.reaches = program
-                    .script
-                    .steps
-                    .iter()
-                    .map(|step| Reach::resolve(case, &op.action, &step.touches, physics))
-                    .collect();
+                let steps = program.script.steps.iter().map(|s| s.touches.as_slice());
+                program.reaches = Reach::of_steps(case, &op.action, steps, physics);
             }
         }
         self.ensure_sessions(programs.len(), SCHEDULED_DEADLOCK_TIMEOUT_MS)
