@@ -10,6 +10,7 @@ use common::sign_out_works_on;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Output};
 use tombstone_harness::db::{PgChoice, PgOptions, Server};
 
@@ -209,7 +210,15 @@ async fn a_reap_that_may_not_drop_says_so_and_drops_nothing() {
 
 /// `stress` on the url, a few cases of one implementation.
 fn harness(url: &str, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tombstone-harness"));
+    harness_from(
+        Path::new(env!("CARGO_BIN_EXE_tombstone-harness")),
+        url,
+        extra,
+    )
+}
+
+fn harness_from(binary: &Path, url: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(binary);
     command
         .args(["--pg", "url", "--pg-url", url, "stress", "--cases", "3"])
         .args(["-i", "atomic", "--jobs", "1"])
@@ -234,7 +243,12 @@ async fn the_cli_keeps_the_dbas_databases_and_live_runs_of_other_users() {
     let workdir = tempfile::tempdir().unwrap();
     let (uid, gid) = postgres_user();
     std::os::unix::fs::chown(workdir.path(), Some(uid), Some(gid)).unwrap();
-    let output = harness(&dba.url("postgres", "postgres"), &[])
+    // A checkout may sit in a directory only root can enter (`mktemp -d`):
+    // the other user runs a copy of the binary from its own directory.
+    let binary = workdir.path().join("tombstone-harness");
+    std::fs::copy(env!("CARGO_BIN_EXE_tombstone-harness"), &binary).unwrap();
+    std::os::unix::fs::chown(&binary, Some(uid), Some(gid)).unwrap();
+    let output = harness_from(&binary, &dba.url("postgres", "postgres"), &[])
         .current_dir(workdir.path())
         .uid(uid)
         .gid(gid)
