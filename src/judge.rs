@@ -2,7 +2,7 @@
 //! system's reference implementation that sequentially-explained needs,
 //! run by the engine on the same database until one explains the history
 //! (the order the operations finished in first, so a clean run usually
-//! pays for one).
+//! pays for one), skipping the orders earlier runs already rule out.
 //!
 //! Owns: the meeting of engine and oracles. Must not know: how the run was
 //! scheduled.
@@ -11,6 +11,7 @@ use crate::case::Case;
 use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::oracle::{self, SerialRun, Verdict, serial};
+use std::collections::VecDeque;
 
 /// Every invariant checked against one run of `case`.
 pub async fn judge(
@@ -27,18 +28,46 @@ pub async fn judge(
         orders.truncate(1);
     }
     let mut runs = Vec::new();
-    for order in orders {
-        let (results, live) = engine.run_serial(case, &order).await?;
+    let mut ruled_out = serial::RuledOut::default();
+    // Asked for once a first order failed to explain (most runs never ask);
+    // `Some(None)`: no two orders are taken as equivalent.
+    let mut conflicts: Option<Option<Vec<Vec<bool>>>> = None;
+    let mut pending: VecDeque<Vec<usize>> = orders.into();
+    let mut equivalent = Vec::new();
+    while let Some(order) = pending.pop_front() {
+        if !runs.is_empty() {
+            if ruled_out.by_prefix(&order) {
+                continue;
+            }
+            let known = match &conflicts {
+                Some(known) => known,
+                None => conflicts.insert(engine.reference_conflicts(case).await?),
+            };
+            if let Some(known) = known
+                && ruled_out.by_footprints(&order, known)
+            {
+                equivalent.push(order);
+                continue;
+            }
+        }
+        let outcome = engine.run_serial(case, &order).await?;
+        if outcome.met_unique_key && conflicts != Some(None) {
+            // A unique index decided something no footprint shows: the
+            // orders skipped as equivalent must run after all.
+            conflicts = Some(None);
+            pending.extend(equivalent.drain(..));
+        }
         let run = SerialRun {
             order,
-            results,
-            live,
+            results: outcome.results,
+            live: outcome.live,
         };
-        let explained = serial::explains(case, history, &run);
-        runs.push(run);
-        if explained {
+        if serial::explains(case, history, &run) {
+            runs.push(run);
             break;
         }
+        ruled_out.learn(history, &run);
+        runs.push(run);
     }
     Ok(oracle::judge(case, history, &runs))
 }

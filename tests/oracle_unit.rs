@@ -604,3 +604,67 @@ fn verdicts_print_one_violation_per_line_and_serialize_by_name() {
         ]
     );
 }
+
+#[test]
+fn a_failed_serial_run_rules_out_orders_by_its_first_wrong_status_and_by_footprints() {
+    use tombstone_harness::oracle::serial::RuledOut;
+    // op1 and op3 sign out the same token; op2 another. In the history op1
+    // got 401 and op3 200: op3 got there first.
+    let case = common::case(
+        &common::one_user(2),
+        &[
+            "sign-out token=t1 user=u1",
+            "sign-out token=t2 user=u1",
+            "sign-out token=t1 user=u1",
+        ],
+    );
+    let history = Script::new(&case)
+        .step(3, "record token", 1)
+        .step(3, "delete token", 1)
+        .finish(3, "200")
+        .step(2, "record token", 1)
+        .step(2, "delete token", 1)
+        .finish(2, "200")
+        .step(1, "record token", 0)
+        .step(1, "delete token", 0)
+        .finish(1, "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED")
+        .ends_with(&rows("u1"), &[("t1", 3), ("t2", 2)]);
+    // The reference in order op1, op2, op3: op1 is wrong already.
+    let first = serial(
+        &[0, 1, 2],
+        &["200", "200", "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"],
+        &rows("u1"),
+    );
+    let mut ruled_out = RuledOut::default();
+    ruled_out.learn(&history, &first);
+    // Whatever follows op1 first, op1 gets 200 there.
+    assert!(ruled_out.by_prefix(&[0, 2, 1]));
+    assert!(!ruled_out.by_prefix(&[1, 0, 2]) && !ruled_out.by_prefix(&[2, 0, 1]));
+    // op2 conflicts with neither: moving it changes nothing; swapping op1
+    // and op3 does.
+    let conflicts = vec![
+        vec![false, false, true],
+        vec![false, false, false],
+        vec![true, false, false],
+    ];
+    assert!(ruled_out.by_footprints(&[1, 0, 2], &conflicts));
+    assert!(ruled_out.by_footprints(&[0, 2, 1], &conflicts));
+    assert!(!ruled_out.by_footprints(&[2, 0, 1], &conflicts));
+    assert!(!ruled_out.by_footprints(&[1, 2, 0], &conflicts));
+    // Nothing conflicts with anything unless it says so: with op2 against
+    // op3, op2 may no longer move past op3.
+    let mut tighter = conflicts.clone();
+    tighter[1][2] = true;
+    tighter[2][1] = true;
+    assert!(ruled_out.by_footprints(&[1, 0, 2], &tighter));
+    assert!(!ruled_out.by_footprints(&[0, 2, 1], &tighter));
+    // A run whose statuses all match rules out no prefix.
+    let right = serial(
+        &[2, 1, 0],
+        &["401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED", "200", "200"],
+        &rows("u1"),
+    );
+    let mut statuses_match = RuledOut::default();
+    statuses_match.learn(&history, &right);
+    assert!(!statuses_match.by_prefix(&[2, 1, 0]) && !statuses_match.by_prefix(&[2]));
+}

@@ -290,6 +290,18 @@ impl Blog {
         .unwrap_or_else(|e| panic!("{reduction:?}: {e}"))
     }
 
+    /// A trigger of the schema's own: each deleted comment writes a row
+    /// into a table no statement of the recorder names.
+    fn add_audit_trigger(&self) {
+        self.alter(
+            "CREATE TABLE audit (what text);
+             CREATE FUNCTION audit_delete() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO audit VALUES ('deleted'); RETURN OLD; END $$;
+             CREATE TRIGGER audit_comments AFTER DELETE ON comments
+               FOR EACH ROW EXECUTE FUNCTION audit_delete();",
+        );
+    }
+
     /// Runs `sql` as a DBA would, on a connection of its own.
     fn alter(&self, sql: &'static str) {
         use sqlx::Connection;
@@ -308,13 +320,7 @@ fn a_schema_with_its_own_trigger_is_explored_in_full() {
     let mut blog = Blog::new();
     let (_, reduced, stats) = blog.explore(Reduction::Rows);
     assert!(stats.unreduced_for.is_empty(), "{stats:?}");
-    blog.alter(
-        "CREATE TABLE audit (what text);
-         CREATE FUNCTION audit_delete() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN INSERT INTO audit VALUES ('deleted'); RETURN OLD; END $$;
-         CREATE TRIGGER audit_comments AFTER DELETE ON comments
-           FOR EACH ROW EXECUTE FUNCTION audit_delete();",
-    );
+    blog.add_audit_trigger();
     let (_, full, _) = blog.explore(Reduction::None);
     let (_, ran, stats) = blog.explore(Reduction::Rows);
     assert_eq!(stats.unreduced_for, ["comments.audit_comments"]);
@@ -336,4 +342,107 @@ fn a_unique_key_on_tombstones_makes_the_reduction_stricter() {
     let (reduced, _, stats) = blog.explore(Reduction::Rows);
     assert!(stats.strict, "{stats:?}");
     assert_eq!(full, reduced);
+}
+
+/// The invariants (with anomaly labels) a verdict names, for comparing two
+/// judgements of one history whose explanations may differ in wording.
+fn kinds(verdict: &tombstone_harness::oracle::Verdict) -> BTreeSet<String> {
+    verdict
+        .violations
+        .iter()
+        .map(|v| format!("{} {:?}", v.invariant, v.anomaly.as_ref().map(|a| &a.name)))
+        .collect()
+}
+
+/// Judging skips the serial orders a failed run already rules out (same
+/// prefix up to a wrong status, or the same order up to swapping operations
+/// whose footprints do not conflict). On drawn cases of every shipped
+/// system and implementation, run free, the verdict is the one every order
+/// respecting real time gives, and fewer serial runs are made.
+#[test]
+fn skipping_ruled_out_serial_orders_never_changes_a_verdict() {
+    use tombstone_harness::generate::drawn;
+    use tombstone_harness::judge::judge;
+    use tombstone_harness::oracle::{self, SerialRun, serial};
+    let (mut judged_runs, mut every_order_runs, mut unexplained) = (0, 0, 0);
+    for name in System::shipped_names() {
+        let system: Arc<System> = System::load(name).unwrap_or_else(|e| panic!("{e}"));
+        let (_database, mut engine) = common::runtime().block_on(common::engine_for(&system));
+        for implementation in Implementation::shipped(&system).unwrap_or_else(|e| panic!("{e}")) {
+            let kinds_of_operation: Vec<String> =
+                implementation.operations.keys().cloned().collect();
+            for n in 0..30 {
+                let (case, _) =
+                    drawn(7, n, Bounds::default(), &system, &kinds_of_operation).resolve();
+                common::runtime().block_on(async {
+                    let history = engine.run_free(&case, &implementation).await.unwrap();
+                    let before = engine.serial_runs_made();
+                    let verdict = judge(&mut engine, &case, &history).await.unwrap();
+                    let made = engine.serial_runs_made() - before;
+                    let (orders, _) = serial::orders_to_try(&case, &history);
+                    let mut runs = Vec::new();
+                    for order in orders {
+                        let outcome = engine.run_serial(&case, &order).await.unwrap();
+                        runs.push(SerialRun {
+                            order,
+                            results: outcome.results,
+                            live: outcome.live,
+                        });
+                    }
+                    let everything = oracle::judge(&case, &history, &runs);
+                    // Where no order explains (and no 5xx cut it short),
+                    // judging without skipping would have run every order.
+                    if !runs.iter().any(|r| serial::explains(&case, &history, r))
+                        && serial::server_errors(&case, &history).is_empty()
+                    {
+                        unexplained += 1;
+                        judged_runs += made;
+                        every_order_runs += runs.len() as u64;
+                    }
+                    assert_eq!(
+                        kinds(&verdict),
+                        kinds(&everything),
+                        "{name} {}: {}\n{verdict}\n{everything}",
+                        implementation.name,
+                        case.to_json()
+                    );
+                });
+            }
+        }
+    }
+    assert!(
+        unexplained >= 10,
+        "only {unexplained} unexplained histories to judge"
+    );
+    assert!(
+        judged_runs < every_order_runs,
+        "on unexplained histories judging made {judged_runs} serial runs, every order is {every_order_runs}"
+    );
+}
+
+/// The footprints that make two serial orders equivalent cannot see what a
+/// trigger of the schema's own writes: with one, no two orders are (from
+/// the next engine on: one engine asks once).
+#[test]
+fn serial_orders_are_equivalent_only_where_no_trigger_writes() {
+    let mut blog = Blog::new();
+    let conflicts = common::runtime()
+        .block_on(blog.engine.reference_conflicts(&blog.case))
+        .unwrap();
+    let conflicts = conflicts.expect("the blog has no trigger of its own");
+    assert!(
+        conflicts.iter().flatten().any(|c| *c),
+        "both operations reach the post's comments: {conflicts:?}"
+    );
+    blog.add_audit_trigger();
+    let mut next = common::runtime()
+        .block_on(Engine::open(
+            blog.database.connector(),
+            tombstone_harness::engine::Limits::default(),
+        ))
+        .unwrap();
+    let conflicts = common::runtime()
+        .block_on(next.reference_conflicts(&blog.case))
+        .unwrap();
+    assert_eq!(conflicts, None);
 }

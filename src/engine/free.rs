@@ -15,12 +15,29 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-struct Log {
+/// What the sessions of a run did, in the order statements went out.
+pub(super) struct Log {
     events: Mutex<Vec<Event>>,
     sent: AtomicUsize,
 }
 
 impl Log {
+    pub(super) fn new() -> Log {
+        Log {
+            events: Mutex::new(Vec::new()),
+            sent: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether any statement was refused for a duplicate key (23505).
+    pub(super) fn met_unique_key(&self) -> bool {
+        self.events
+            .lock()
+            .expect("no panics while logging")
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Completed { reply: StepReply::Error { sqlstate, .. }, .. } if sqlstate == "23505"))
+    }
+
     fn push(&self, choice: usize, session: SessionId, kind: EventKind) {
         self.events
             .lock()
@@ -47,14 +64,11 @@ impl Engine {
         implementation: &Implementation,
     ) -> Result<History, EngineError> {
         let programs = self.programs(case, implementation)?;
-        self.ensure_sessions(programs.len(), super::FREE_DEADLOCK_TIMEOUT_MS)
+        self.ensure_sessions(programs.len(), Some(super::FREE_DEADLOCK_TIMEOUT_MS))
             .await?;
         self.generation += 1;
         self.control.seed(case).await?;
-        let log = Log {
-            events: Mutex::new(Vec::new()),
-            sent: AtomicUsize::new(0),
-        };
+        let log = Log::new();
         let (results, interrupted) = self.run_all(programs, &log).await?;
         for (index, result) in results.iter().enumerate() {
             if let OperationResult::Indeterminate(_) = result {
@@ -122,7 +136,8 @@ impl Engine {
     }
 }
 
-async fn run_session(
+/// One operation's statements back to back on its session, to its end.
+pub(super) async fn run_session(
     session: &Session,
     id: SessionId,
     mut program: Program<'_>,

@@ -170,16 +170,17 @@ impl Engine {
     }
 
     /// Opens the first `count` sessions if needed, with PostgreSQL's deadlock
-    /// detector set for the mode about to run.
+    /// detector set for the mode about to run (`None`: a serial run, where
+    /// no two of ours can wait on each other, leaves it as it is).
     async fn ensure_sessions(
         &mut self,
         count: usize,
-        deadlock_timeout_ms: u64,
+        deadlock_timeout_ms: Option<u64>,
     ) -> Result<(), DbError> {
         let limits = SessionLimits {
             statement_timeout_ms: self.limits.statement_timeout_ms,
             lock_timeout_ms: 0,
-            deadlock_timeout_ms,
+            deadlock_timeout_ms: deadlock_timeout_ms.unwrap_or(SCHEDULED_DEADLOCK_TIMEOUT_MS),
         };
         if self.sessions.len() < count {
             self.sessions.resize_with(count, || None);
@@ -190,8 +191,8 @@ impl Engine {
                 *slot =
                     Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
             }
-            if let Some(session) = slot {
-                session.set_deadlock_timeout(deadlock_timeout_ms).await?;
+            if let (Some(session), Some(timeout)) = (slot, deadlock_timeout_ms) {
+                session.set_deadlock_timeout(timeout).await?;
             }
         }
         Ok(())
@@ -240,7 +241,7 @@ impl Engine {
                 program.reaches = Reach::of_steps(case, &op.action, steps, physics);
             }
         }
-        self.ensure_sessions(programs.len(), SCHEDULED_DEADLOCK_TIMEOUT_MS)
+        self.ensure_sessions(programs.len(), Some(SCHEDULED_DEADLOCK_TIMEOUT_MS))
             .await?;
         self.generation += 1;
         self.control.seed(case).await?;

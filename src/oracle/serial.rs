@@ -80,8 +80,73 @@ pub fn explains(case: &Case, history: &History, run: &SerialRun) -> bool {
     attempt(case, history, run).cost() == 0
 }
 
+/// The orders the serial runs so far rule out without running them:
+/// - every order that begins like a run up to the first operation whose
+///   status differs from the history's (an operation's status in a serial
+///   order depends only on the operations before it);
+/// - given which operations conflict (`conflicts[a][b]`, from what the
+///   reference's statements reach), every order that only swaps
+///   neighbouring operations that do not conflict with a run's order: it
+///   gives the same statuses and rows.
+#[derive(Debug, Default)]
+pub struct RuledOut {
+    prefixes: Vec<Vec<usize>>,
+    orders: Vec<Vec<usize>>,
+}
+
+impl RuledOut {
+    /// Learns from a run that did not explain the history.
+    pub fn learn(&mut self, history: &History, run: &SerialRun) {
+        let differs = |&index: &usize| match history.results.get(index) {
+            Some(OperationResult::Finished(got)) => {
+                got.is_server_error() || Some(got.status) != status(run, index)
+            }
+            _ => false,
+        };
+        if let Some(at) = run.order.iter().position(differs) {
+            self.prefixes.push(run.order[..=at].to_vec());
+        }
+        self.orders.push(run.order.clone());
+    }
+
+    /// Starts like a run up to that run's first wrong status.
+    pub fn by_prefix(&self, order: &[usize]) -> bool {
+        self.prefixes.iter().any(|prefix| order.starts_with(prefix))
+    }
+
+    /// Equivalent to a run's order, given which operations conflict.
+    pub fn by_footprints(&self, order: &[usize], conflicts: &[Vec<bool>]) -> bool {
+        let mine = canonical(order, conflicts);
+        self.orders.iter().any(|o| canonical(o, conflicts) == mine)
+    }
+}
+
+fn status(run: &SerialRun, index: usize) -> Option<u16> {
+    match run.results.get(index) {
+        Some(OperationResult::Finished(outcome)) => Some(outcome.status),
+        _ => None,
+    }
+}
+
+/// The smallest order (lexicographically) among those equivalent to
+/// `order`: at each place, the smallest operation that no earlier one it
+/// conflicts with still has to precede.
+fn canonical(order: &[usize], conflicts: &[Vec<bool>]) -> Vec<usize> {
+    let mut left = order.to_vec();
+    let mut out = Vec::with_capacity(order.len());
+    while !left.is_empty() {
+        let free = (0..left.len()).filter(|&i| (0..i).all(|j| !conflicts[left[j]][left[i]]));
+        let pick = free
+            .min_by_key(|&i| left[i])
+            .expect("the first operation left is always free");
+        out.push(left.remove(pick));
+    }
+    out
+}
+
 /// The invariant, stated once, over the serial runs tried (the caller runs
-/// [`orders_to_try`] until one explains the history). No runs: not judged.
+/// [`orders_to_try`] until one explains the history, skipping only the
+/// orders its [`RuledOut`] covers). No runs: not judged.
 pub fn sequentially_explained(
     case: &Case,
     history: &History,
@@ -100,14 +165,24 @@ pub fn sequentially_explained(
             closest = Some(attempt);
         }
     }
-    let (_, total) = orders_to_try(case, history);
+    let (considered, total) = orders_to_try(case, history);
+    let ran = if runs.len() < considered.len() {
+        format!(
+            ": {} run, the others ruled out by a run's statuses or footprints",
+            runs.len()
+        )
+    } else {
+        String::new()
+    };
     let tried = |orders: String| {
         format!(
-            "no serial order explains the history ({orders} respecting real time tried); closest"
+            "no serial order explains the history ({orders} respecting real time tried{ran}); closest"
         )
     };
     let headline = match server_errors(case, history).as_slice() {
-        [] if runs.len() < total => tried(format!("the first {} of {total} orders", runs.len())),
+        [] if considered.len() < total => {
+            tried(format!("the first {} of {total} orders", considered.len()))
+        }
         [] if total == 1 => tried("the 1 order".to_string()),
         [] => tried(format!("all {total} orders")),
         failed => format!(
@@ -208,10 +283,7 @@ fn attempt<'h>(case: &Case, history: &'h History, run: &SerialRun) -> Attempt<'h
     let mut mismatches = Vec::new();
     for &index in &run.order {
         let operation = &case.operations[index];
-        let expected = match run.results.get(index) {
-            Some(OperationResult::Finished(outcome)) => Some(outcome.status),
-            _ => None,
-        };
+        let expected = status(run, index);
         // An indeterminate operation is not compared; `judge` never gets here
         // with one, but the invariant stays meaningful on its own.
         if let Some(OperationResult::Finished(got)) = history.results.get(index) {
