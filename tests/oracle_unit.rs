@@ -668,3 +668,48 @@ fn a_failed_serial_run_rules_out_orders_by_its_first_wrong_status_and_by_footpri
     statuses_match.learn(&history, &right);
     assert!(!statuses_match.by_prefix(&[2, 1, 0]) && !statuses_match.by_prefix(&[2]));
 }
+
+/// Orders that a failed run rules out are not run; the violation says how
+/// many orders were run and how many respect real time.
+#[test]
+fn an_unexplained_history_says_how_many_orders_were_run() {
+    // Two sign-outs of t1 at once, both told 200: in either order the
+    // second would get 401.
+    let case = common::case(
+        &common::one_user(1),
+        &["sign-out token=t1 user=u1", "sign-out token=t1 user=u1"],
+    );
+    let history = Script::new(&case)
+        .step(1, "record token", 1)
+        .step(2, "record token", 1)
+        .step(1, "delete token", 1)
+        .step(2, "delete token", 0)
+        .finish(1, "200")
+        .finish(2, "200")
+        .ends_with(&rows("u1"), &[("t1", 1), ("t1", 2)]);
+    let first = serial(
+        &[0, 1],
+        &["200", "401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED"],
+        &rows("u1"),
+    );
+    let one_run = judge(&case, &history, std::slice::from_ref(&first));
+    assert!(
+        explanation(&one_run, Invariant::SequentiallyExplained).starts_with(
+            "no serial order explains the history (all 2 orders respecting real time tried: \
+             1 run, the others ruled out by a run's statuses or footprints); closest, in order op1, op2"
+        ),
+        "{one_run}"
+    );
+    let second = serial(
+        &[1, 0],
+        &["401 REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED", "200"],
+        &rows("u1"),
+    );
+    let both = judge(&case, &history, &[first, second]);
+    assert!(
+        explanation(&both, Invariant::SequentiallyExplained).starts_with(
+            "no serial order explains the history (all 2 orders respecting real time tried); closest"
+        ),
+        "{both}"
+    );
+}
