@@ -45,9 +45,10 @@ impl Reduction {
 /// inserts for the same row commute, which a unique key can decide against.
 fn met_unique_key(explored: &[Explored]) -> bool {
     explored.iter().any(|one| {
-        one.history.events.iter().any(|e| {
-            matches!(&e.kind, EventKind::Completed { reply: crate::history::StepReply::Error { sqlstate, .. }, .. } if sqlstate == "23505")
-        })
+        one.history
+            .events
+            .iter()
+            .any(crate::history::Event::refused_for_unique_key)
     })
 }
 

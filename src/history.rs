@@ -143,6 +143,14 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// A statement refused for a duplicate key (23505): a unique index
+    /// decided between rows, which no footprint names.
+    pub fn refused_for_unique_key(&self) -> bool {
+        matches!(&self.kind, EventKind::Completed { reply: StepReply::Error { sqlstate, .. }, .. } if sqlstate == "23505")
+    }
+}
+
 /// How a statement ended, as the server said it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepReply {

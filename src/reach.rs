@@ -66,7 +66,7 @@ impl Rows {
         }
     }
 
-    fn union(&mut self, other: &Rows) {
+    pub fn union(&mut self, other: &Rows) {
         match (&mut *self, other) {
             (Rows::Every, _) => {}
             (_, Rows::Every) => *self = Rows::Every,
@@ -115,6 +115,27 @@ impl Reach {
         for cell in &other.cells {
             self.push(cell.clone());
         }
+    }
+
+    /// The rows of each entity it touches in any way, `None` where that is
+    /// not known row by row: a statement above READ COMMITTED, or a table
+    /// the system does not declare (whose rows no world resets).
+    pub fn entity_rows(&self) -> Option<std::collections::BTreeMap<usize, Rows>> {
+        if self.everything {
+            return None;
+        }
+        let mut found = std::collections::BTreeMap::new();
+        for cell in &self.cells {
+            match cell.space {
+                Space::Entity(entity) => found
+                    .entry(entity)
+                    .or_insert_with(|| Rows::Some(BTreeSet::new()))
+                    .union(&cell.rows),
+                Space::Tombstones => {}
+                Space::Other(_) => return None,
+            }
+        }
+        Some(found)
     }
 
     /// Only what it writes or locks: what a transaction's end releases.

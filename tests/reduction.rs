@@ -302,6 +302,16 @@ impl Blog {
         );
     }
 
+    /// An engine that has asked the database nothing yet.
+    fn fresh_engine(&self) -> Engine {
+        common::runtime()
+            .block_on(Engine::open(
+                self.database.connector(),
+                tombstone_harness::engine::Limits::default(),
+            ))
+            .unwrap()
+    }
+
     /// Runs `sql` as a DBA would, on a connection of its own.
     fn alter(&self, sql: &'static str) {
         use sqlx::Connection;
@@ -420,6 +430,79 @@ fn skipping_ruled_out_serial_orders_never_changes_a_verdict() {
     );
 }
 
+/// A serial run put together from parts of other cases' runs (operations
+/// that reach the same rows of the same world) is the run the case gets of
+/// its own: the same results and the same live rows, on drawn cases of
+/// every shipped system, in two orders each.
+#[test]
+fn serial_runs_shared_between_cases_equal_runs_of_their_own() {
+    use tombstone_harness::generate::drawn;
+    for name in System::shipped_names() {
+        let system: Arc<System> = System::load(name).unwrap_or_else(|e| panic!("{e}"));
+        let (_shared_database, mut shared) =
+            common::runtime().block_on(common::engine_for(&system));
+        let (_own_database, mut own) = common::runtime().block_on(common::engine_for(&system));
+        own.share_serial_runs(false);
+        let kinds_of_operation: Vec<String> = system.operations.keys().cloned().collect();
+        for n in 0..120 {
+            let (case, _) = drawn(11, n, Bounds::default(), &system, &kinds_of_operation).resolve();
+            let forward: Vec<usize> = (0..case.operations.len()).collect();
+            let backward: Vec<usize> = forward.iter().rev().copied().collect();
+            for order in [forward, backward] {
+                common::runtime().block_on(async {
+                    let put_together = shared.run_serial(&case, &order).await.unwrap();
+                    let run = own.run_serial(&case, &order).await.unwrap();
+                    assert_eq!(
+                        (&put_together.results, &put_together.live),
+                        (&run.results, &run.live),
+                        "{name}, order {order:?}: {}",
+                        case.to_json()
+                    );
+                });
+            }
+        }
+        assert_eq!(own.serial_runs_shared(), 0);
+        assert!(
+            shared.serial_runs_shared() >= 20,
+            "{name}: only {} of 240 serial runs were put together from other cases",
+            shared.serial_runs_shared()
+        );
+    }
+}
+
+/// A serial run is shared with a later case whose group of operations is
+/// the same (a comment's delete, reaching the same rows), but not where the
+/// schema has a trigger of its own, which may write rows no footprint names.
+#[test]
+fn serial_runs_are_shared_only_where_no_trigger_writes() {
+    let blog = Blog::new();
+    let system = blog.case.system.clone();
+    let first = Case::parse(
+        &system,
+        "p1 p2 c1(p1) c2(p2)",
+        &[
+            "delete-comment comment=c1 post=p1",
+            "delete-comment comment=c2 post=p2",
+        ],
+    )
+    .unwrap();
+    let later = Case::parse(&system, "p1 c1(p1)", &["delete-comment comment=c1 post=p1"]).unwrap();
+    let shared_with_later = |engine: &mut Engine| {
+        common::runtime().block_on(async {
+            engine.run_serial(&first, &[0, 1]).await.unwrap();
+            let before = engine.serial_runs_shared();
+            let outcome = engine.run_serial(&later, &[0]).await.unwrap();
+            assert_eq!(outcome.live.len(), 1, "only p1 is left: {:?}", outcome.live);
+            engine.serial_runs_shared() - before
+        })
+    };
+    let mut engine = blog.fresh_engine();
+    assert_eq!(shared_with_later(&mut engine), 1);
+    blog.add_audit_trigger();
+    let mut next = blog.fresh_engine();
+    assert_eq!(shared_with_later(&mut next), 0);
+}
+
 /// The footprints that make two serial orders equivalent cannot see what a
 /// trigger of the schema's own writes: with one, no two orders are (from
 /// the next engine on: one engine asks once).
@@ -435,12 +518,7 @@ fn serial_orders_are_equivalent_only_where_no_trigger_writes() {
         "both operations reach the post's comments: {conflicts:?}"
     );
     blog.add_audit_trigger();
-    let mut next = common::runtime()
-        .block_on(Engine::open(
-            blog.database.connector(),
-            tombstone_harness::engine::Limits::default(),
-        ))
-        .unwrap();
+    let mut next = blog.fresh_engine();
     let conflicts = common::runtime()
         .block_on(next.reference_conflicts(&blog.case))
         .unwrap();

@@ -35,7 +35,7 @@ impl Log {
             .lock()
             .expect("no panics while logging")
             .iter()
-            .any(|e| matches!(&e.kind, EventKind::Completed { reply: StepReply::Error { sqlstate, .. }, .. } if sqlstate == "23505"))
+            .any(Event::refused_for_unique_key)
     }
 
     fn push(&self, choice: usize, session: SessionId, kind: EventKind) {

@@ -7,6 +7,7 @@
 //! runnable depends only on the schedule, never on timing. Must not know:
 //! oracles, proptest, how choices are made.
 
+mod footprint;
 mod free;
 mod program;
 mod serial;

@@ -8,22 +8,33 @@
 //! needs no choices and no settling: each operation's statements go back to
 //! back on its own session, as in a free run, and the next operation starts
 //! when it has finished.
+//!
+//! A stress run draws a new case every time, so runs are also shared
+//! between cases, group of operations by group (`footprint`): a group whose
+//! operations, order and reached rows were seen in another case's run is
+//! not run again. A case all of whose groups were seen is put together
+//! without the database.
 
+use super::footprint::{self, Footprints, KeptPart, Shared};
 use super::free::{Log, run_session};
 use super::{Engine, EngineError};
 use crate::case::Case;
 use crate::db::DbError;
 use crate::history::OperationResult;
 use crate::implementation::Implementation;
-use crate::reach::{Physics, Reach};
 use crate::schedule::SessionId;
 use crate::world::RowKey;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// Kept serial runs past this many are forgotten (a stress run sees new
-/// cases all the time).
-const KEPT_MAX: usize = 20_000;
+/// Kept serial runs past this many are forgotten: a stress run sees new
+/// cases all the time, and its memory must stay flat (about 1 KB each);
+/// exploring one case needs at most 720 orders.
+const KEPT_MAX: usize = 2_000;
+
+/// Parts shared between cases past this many are forgotten (a few hundred
+/// bytes each).
+const SHARED_MAX: usize = 10_000;
 
 /// One serial run: its results (by operation index) and final live rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,15 +51,26 @@ pub struct SerialOutcome {
 pub(super) struct SerialRuns {
     /// The reference implementation of the last system seen.
     reference: Option<Arc<Implementation>>,
-    runs: HashMap<(String, Vec<usize>), SerialOutcome>,
+    runs: HashMap<(u128, Vec<usize>), SerialOutcome>,
+    /// Parts of runs shared between cases, by what they depend on
+    /// (`Shared::key`), with only the live rows they reach.
+    shared: HashMap<u128, KeptPart>,
+    /// Set by `share_serial_runs(false)`.
+    sharing_refused: bool,
+    /// A run wrote a row its footprints do not reach (a function the SQL
+    /// calls, a statement the touch reading gets wrong): no run is shared
+    /// from then on.
+    footprints_contradicted: bool,
     /// Which operations conflict, per case.
-    conflicts: HashMap<String, Option<Vec<Vec<bool>>>>,
+    conflicts: HashMap<u128, Option<Vec<Vec<bool>>>>,
     /// Whether the schema of the last system seen has triggers or rules of
     /// its own: asked once per engine, as a stress run judges thousands of
     /// cases on one database.
     side_effects: Option<(String, bool)>,
     /// Serial runs made on the database (not found kept).
     made: u64,
+    /// Serial runs put together from parts of other cases' runs.
+    shared_used: u64,
 }
 
 impl Engine {
@@ -65,19 +87,86 @@ impl Engine {
             return Ok(found.clone());
         }
         let reference = self.reference(case)?;
-        let found = self.run_in_order(case, &reference, order).await?;
-        self.serial.made += 1;
+        let parts = self.parts(case, &reference, order).await?;
+        let kept: Option<Vec<&KeptPart>> = parts
+            .iter()
+            .flatten()
+            .map(|part| self.serial.shared.get(&part.key))
+            .collect();
+        let found = match (&parts, kept) {
+            (Some(parts), Some(kept)) => {
+                self.serial.shared_used += 1;
+                footprint::put_together(case, parts, &kept)
+            }
+            _ => {
+                let found = self.run_in_order(case, &reference, order).await?;
+                self.serial.made += 1;
+                if let Some(parts) = parts {
+                    self.share(case, parts, &found);
+                }
+                found
+            }
+        };
         if self.serial.runs.len() >= KEPT_MAX {
             self.serial.runs.clear();
             self.serial.conflicts.clear();
+        }
+        if self.serial.shared.len() >= SHARED_MAX {
+            self.serial.shared.clear();
         }
         self.serial.runs.insert(key, found.clone());
         Ok(found)
     }
 
+    /// What a serial run of `case` in `order` depends on, part by part;
+    /// `None` where the schema's own triggers or rules may write rows no
+    /// statement names, or a statement's rows are not known one by one.
+    async fn parts(
+        &mut self,
+        case: &Case,
+        reference: &Implementation,
+        order: &[usize],
+    ) -> Result<Option<Vec<Shared>>, EngineError> {
+        let off = self.serial.sharing_refused || self.serial.footprints_contradicted;
+        if off || self.schema_side_effects(case).await? {
+            return Ok(None);
+        }
+        Ok(Footprints::of(case, reference)?.shared(case, &reference.name, order))
+    }
+
+    /// Keeps `found` for other cases, unless a unique key decided something
+    /// (it may compare with rows no footprint names) or the run wrote a row
+    /// its footprints miss.
+    fn share(&mut self, case: &Case, parts: Vec<Shared>, found: &SerialOutcome) {
+        if found.met_unique_key {
+            return;
+        }
+        match footprint::keep(case, &parts, found) {
+            Some(kept) => {
+                for (part, kept) in parts.into_iter().zip(kept) {
+                    self.serial.shared.insert(part.key, kept);
+                }
+            }
+            None => self.serial.footprints_contradicted = true,
+        }
+    }
+
     /// How many serial runs this engine has made on the database so far.
     pub fn serial_runs_made(&self) -> u64 {
         self.serial.made
+    }
+
+    /// Whether serial runs may be answered by parts of other cases' runs
+    /// (on by default). Off, every case and order is run on the database:
+    /// what a comparison of the two needs.
+    pub fn share_serial_runs(&mut self, on: bool) {
+        self.serial.sharing_refused = !on;
+    }
+
+    /// How many serial runs were answered by parts of other cases' runs
+    /// with the same operations and the same reached rows.
+    pub fn serial_runs_shared(&self) -> u64 {
+        self.serial.shared_used
     }
 
     async fn run_in_order(
@@ -153,58 +242,29 @@ impl Engine {
         if let Some(known) = self.serial.conflicts.get(&key) {
             return Ok(known.clone());
         }
-        let system = &case.system.name;
-        let side_effects = match &self.serial.side_effects {
-            Some((name, any)) if name == system => *any,
-            _ => {
-                let any = !self.side_effects().await?.is_empty();
-                self.serial.side_effects = Some((system.clone(), any));
-                any
-            }
-        };
-        let conflicts = if side_effects {
+        let conflicts = if self.schema_side_effects(case).await? {
             None
         } else {
-            Some(self.conflicts(case)?)
+            let reference = self.reference(case)?;
+            Some(Footprints::of(case, &reference)?.conflicts())
         };
         self.serial.conflicts.insert(key, conflicts.clone());
         Ok(conflicts)
     }
 
-    fn conflicts(&mut self, case: &Case) -> Result<Vec<Vec<bool>>, EngineError> {
-        let reference = self.reference(case)?;
-        // One session at a time: a lock orders nothing, and the isolation
-        // level changes nothing.
-        let physics = Physics {
-            appends_commute: false,
-            locks_are_reads: true,
-        };
-        let mut reaches = Vec::new();
-        for operation in &case.operations {
-            let Some(script) = reference.script(&operation.action.kind) else {
-                return Err(EngineError::MissingOperation {
-                    implementation: reference.name.clone(),
-                    operation: operation.action.kind.clone(),
-                });
-            };
-            let steps = script.steps.iter().map(|s| s.touches.as_slice());
-            let mut whole = Reach::default();
-            for reach in Reach::of_steps(case, &operation.action, steps, physics) {
-                whole.add(&reach);
+    /// Whether the schema has triggers or rules of its own, which may write
+    /// rows no statement names: asked of the database once per engine and
+    /// system, as a stress run judges thousands of cases on one database.
+    async fn schema_side_effects(&mut self, case: &Case) -> Result<bool, EngineError> {
+        let system = &case.system.name;
+        match &self.serial.side_effects {
+            Some((name, any)) if name == system => Ok(*any),
+            _ => {
+                let any = !self.side_effects().await?.is_empty();
+                self.serial.side_effects = Some((system.clone(), any));
+                Ok(any)
             }
-            reaches.push(whole);
         }
-        Ok(reaches
-            .iter()
-            .enumerate()
-            .map(|(a, mine)| {
-                reaches
-                    .iter()
-                    .enumerate()
-                    .map(|(b, theirs)| a != b && mine.conflicts(theirs))
-                    .collect()
-            })
-            .collect())
     }
 
     fn reference(&mut self, case: &Case) -> Result<Arc<Implementation>, EngineError> {
@@ -225,6 +285,6 @@ impl Engine {
 }
 
 /// A case, as the kept runs know it.
-fn case_key(case: &Case) -> String {
-    format!("{}|{}", case.system.name, case.to_json())
+fn case_key(case: &Case) -> u128 {
+    footprint::fingerprint(&format!("{}|{}", case.system.name, case.to_json()))
 }
