@@ -205,21 +205,24 @@ async fn run_case(
             .run(&case, implementation, &mut Preference::new(preferences))
             .await
     };
-    let history = history.inspect_err(|error| {
-        let cut_off = match error {
+    // A case cut off while it runs, or while its serial runs are made for
+    // judging it, proves nothing either way: it is counted indeterminate.
+    let cut_off = |error: &EngineError| {
+        let lost = match error {
             EngineError::Db(db) => db.is_lost(),
             EngineError::Interrupted => true,
             _ => false,
         };
-        if cut_off {
+        if lost {
             progress
                 .tally
                 .lock()
                 .expect("tally lock")
                 .record_cut_off(free);
         }
-    })?;
-    let verdict = judge(engine, &case, &history).await?;
+    };
+    let history = history.inspect_err(cut_off)?;
+    let verdict = judge(engine, &case, &history).await.inspect_err(cut_off)?;
     let new_kinds = {
         let elapsed = progress.started.elapsed();
         let mut tally = progress.tally.lock().expect("tally lock");
