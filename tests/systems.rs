@@ -4,6 +4,8 @@
 //! without touching `src/`, bad system files get one-line errors, and no
 //! Rust code knows any system's table names.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tombstone_harness::implementation::Footprint;
@@ -324,6 +326,49 @@ fn a_system_written_from_scratch_works_without_touching_src() {
     assert_eq!(kinds, ["delete-note", "delete-note"], "{example}");
     let replay = harness(&["replay", file.to_str().unwrap()]);
     assert_eq!(replay.status.code(), Some(1), "{}", text(&replay));
+}
+
+/// The notes system whose reference, after its delete, calls a function
+/// that deletes every other note: no statement's SQL names those rows, so
+/// the footprints cannot see it, and the first serial run that shows it
+/// stops all sharing of what operations did. Without the function, the
+/// same later case is put together from the first.
+#[test]
+fn a_serial_run_that_changes_a_row_outside_its_scope_stops_sharing() {
+    let delete = "WITH d AS (DELETE FROM notes WHERE id = :note RETURNING id) INSERT INTO notes_deleted (id) SELECT id FROM d";
+    let shared_with_later = |forget: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        notes_system(dir.path(), delete);
+        if forget {
+            let schema = dir.path().join("schema.sql");
+            let mut sql = std::fs::read_to_string(&schema).unwrap();
+            sql.push_str("CREATE FUNCTION forget(kept bigint) RETURNS bigint LANGUAGE sql AS $$ DELETE FROM notes WHERE id <> kept RETURNING id $$;\n");
+            std::fs::write(&schema, sql).unwrap();
+            write(
+                dir.path(),
+                "implementations/notes.toml",
+                &format!(
+                    "name = \"notes\"\n[operations.delete-note]\nsteps = [\n  {{ name = \"delete\", sql = '''{delete}''', rows = [{{ when = \"0\", then = \"404 NOT_FOUND\" }}] }},\n  {{ name = \"forget the others\", sql = '''SELECT forget(:note)''' }},\n]\n"
+                ),
+            );
+        }
+        let system = std::sync::Arc::new(System::load(dir.path().to_str().unwrap()).unwrap());
+        let case = |world: &str, note: &str| {
+            let action = format!("delete-note note={note}");
+            tombstone_harness::case::Case::parse(&system, world, &[action.as_str()]).unwrap()
+        };
+        let rt = common::runtime();
+        let (_database, mut engine) = rt.block_on(common::engine_for(&system));
+        let left = if forget { 0 } else { 1 };
+        for (world, note) in [("n1 n2", "n1"), ("n3 n5", "n3")] {
+            let run = rt.block_on(engine.run_serial(&case(world, note), &[0]));
+            let live = run.unwrap().live;
+            assert_eq!(live.len(), left, "{world}, forget {forget}: {live:?}");
+        }
+        engine.serial_runs_shared()
+    };
+    assert_eq!(shared_with_later(false), 1);
+    assert_eq!(shared_with_later(true), 0);
 }
 
 #[test]

@@ -134,6 +134,12 @@ pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
         reconnect_max: Duration::from_secs(10),
     };
     let mut engines: Vec<_> = (0..jobs).map(|_| bench.engine()).collect();
+    // As `stress --jobs` does: the workers keep what operations did in one place.
+    if let Some(((_, first), others)) = engines.split_first_mut() {
+        for (_, engine) in others {
+            engine.share_kept_with(first);
+        }
+    }
     let rss_start = rss_kb().unwrap_or(0);
     let progress = Progress::new(Arc::new(AtomicBool::new(false)));
     let samples = std::sync::Mutex::new(Vec::new());

@@ -288,7 +288,11 @@ async fn run_workers(
     let mut engines = Vec::new();
     for _ in 0..args.jobs {
         let database = server.create_database(&config.system).await?;
-        engines.push(Engine::open(database.connector(), Limits::default()).await?);
+        let mut engine = Engine::open(database.connector(), Limits::default()).await?;
+        if let Some(first) = engines.first() {
+            engine.share_kept_with(first);
+        }
+        engines.push(engine);
         databases.push(database);
     }
     let view = View {

@@ -13,6 +13,7 @@ mod program;
 mod serial;
 mod settle;
 mod step;
+mod transition;
 
 use crate::case::Case;
 use crate::chooser::{Chooser, ChooserError, Hint, RowHint};

@@ -9,14 +9,14 @@
 //! back on its own session, as in a free run, and the next operation starts
 //! when it has finished.
 //!
-//! A stress run draws a new case every time, so runs are also shared
-//! between cases, group of operations by group (`footprint`): a group whose
-//! operations, order and reached rows were seen in another case's run is
-//! not run again. A case all of whose groups were seen is put together
-//! without the database.
+//! A stress run draws a new case every time, so what each operation did
+//! is also kept for other cases (`transition`): a run whose every operation
+//! meets a situation seen in another case's run is put together without the
+//! database.
 
-use super::footprint::{self, Footprints, KeptPart, Shared};
+use super::footprint::{Footprints, Scope};
 use super::free::{Log, run_session};
+use super::transition::{self, Learned, Parents, Situation, Transition};
 use super::{Engine, EngineError};
 use crate::case::Case;
 use crate::db::DbError;
@@ -25,16 +25,17 @@ use crate::implementation::Implementation;
 use crate::schedule::SessionId;
 use crate::world::RowKey;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Kept serial runs past this many are forgotten: a stress run sees new
 /// cases all the time, and its memory must stay flat (about 1 KB each);
 /// exploring one case needs at most 720 orders.
 const KEPT_MAX: usize = 2_000;
 
-/// Parts shared between cases past this many are forgotten (a few hundred
-/// bytes each).
-const SHARED_MAX: usize = 10_000;
+/// What operations did, kept for other cases, past this many are forgotten
+/// (about 100 bytes each; a stress run of Stack Auth meets a few thousand
+/// situations).
+const TRANSITIONS_MAX: usize = 20_000;
 
 /// One serial run: its results (by operation index) and final live rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,20 +48,26 @@ pub struct SerialOutcome {
     pub met_unique_key: bool,
 }
 
+/// What operations did in the situations they met (`Situation::key`).
+#[derive(Default)]
+struct Kept {
+    transitions: HashMap<u128, Transition>,
+    /// A run wrote a row its footprints do not reach (a function the SQL
+    /// calls, a statement the touch reading gets wrong): nothing is kept or
+    /// used from then on.
+    footprints_contradicted: bool,
+}
+
 #[derive(Default)]
 pub(super) struct SerialRuns {
     /// The reference implementation of the last system seen.
     reference: Option<Arc<Implementation>>,
     runs: HashMap<(u128, Vec<usize>), SerialOutcome>,
-    /// Parts of runs shared between cases, by what they depend on
-    /// (`Shared::key`), with only the live rows they reach.
-    shared: HashMap<u128, KeptPart>,
+    /// What operations did in the situations they met, for other cases;
+    /// one for all the engines of a stress run (`share_kept_with`).
+    kept: Arc<Mutex<Kept>>,
     /// Set by `share_serial_runs(false)`.
     sharing_refused: bool,
-    /// A run wrote a row its footprints do not reach (a function the SQL
-    /// calls, a statement the touch reading gets wrong): no run is shared
-    /// from then on.
-    footprints_contradicted: bool,
     /// Which operations conflict, per case.
     conflicts: HashMap<u128, Option<Vec<Vec<bool>>>>,
     /// Whether the schema of the last system seen has triggers or rules of
@@ -69,7 +76,7 @@ pub(super) struct SerialRuns {
     side_effects: Option<(String, bool)>,
     /// Serial runs made on the database (not found kept).
     made: u64,
-    /// Serial runs put together from parts of other cases' runs.
+    /// Serial runs put together from what other cases' operations did.
     shared_used: u64,
 }
 
@@ -87,23 +94,20 @@ impl Engine {
             return Ok(found.clone());
         }
         let reference = self.reference(case)?;
-        let parts = self.parts(case, &reference, order).await?;
-        let kept: Option<Vec<&KeptPart>> = parts
-            .iter()
-            .flatten()
-            .map(|part| self.serial.shared.get(&part.key))
-            .collect();
-        let found = match (&parts, kept) {
-            (Some(parts), Some(kept)) => {
+        let scopes = self.scopes(case, &reference).await?;
+        let parents = transition::parents(case);
+        let put_together = scopes
+            .as_ref()
+            .and_then(|scopes| self.put_together(case, &reference.name, order, scopes, &parents));
+        let found = match put_together {
+            Some(found) => {
                 self.serial.shared_used += 1;
-                footprint::put_together(case, parts, &kept)
+                found
             }
-            _ => {
-                let found = self.run_in_order(case, &reference, order).await?;
+            None => {
+                let learning = scopes.map(|scopes| (scopes, &parents));
+                let found = self.run_in_order(case, &reference, order, learning).await?;
                 self.serial.made += 1;
-                if let Some(parts) = parts {
-                    self.share(case, parts, &found);
-                }
                 found
             }
         };
@@ -111,44 +115,94 @@ impl Engine {
             self.serial.runs.clear();
             self.serial.conflicts.clear();
         }
-        if self.serial.shared.len() >= SHARED_MAX {
-            self.serial.shared.clear();
-        }
         self.serial.runs.insert(key, found.clone());
         Ok(found)
     }
 
-    /// What a serial run of `case` in `order` depends on, part by part;
-    /// `None` where the schema's own triggers or rules may write rows no
-    /// statement names, or a statement's rows are not known one by one.
-    async fn parts(
+    /// Each operation's scope, for putting runs together and keeping what
+    /// operations did; `None` where nothing may be shared (the schema's own
+    /// triggers or rules may write rows no statement names, or a run
+    /// contradicted its footprints).
+    async fn scopes(
         &mut self,
         case: &Case,
         reference: &Implementation,
-        order: &[usize],
-    ) -> Result<Option<Vec<Shared>>, EngineError> {
-        let off = self.serial.sharing_refused || self.serial.footprints_contradicted;
+    ) -> Result<Option<Vec<Option<Scope>>>, EngineError> {
+        let contradicted = self.kept().footprints_contradicted;
+        let off = self.serial.sharing_refused || contradicted;
         if off || self.schema_side_effects(case).await? {
             return Ok(None);
         }
-        Ok(Footprints::of(case, reference)?.shared(case, &reference.name, order))
+        let footprints = Footprints::of(case, reference)?;
+        Ok(Some(
+            (0..case.operations.len())
+                .map(|operation| footprints.scope(operation))
+                .collect(),
+        ))
     }
 
-    /// Keeps `found` for other cases, unless a unique key decided something
-    /// (it may compare with rows no footprint names) or the run wrote a row
-    /// its footprints miss.
-    fn share(&mut self, case: &Case, parts: Vec<Shared>, found: &SerialOutcome) {
-        if found.met_unique_key {
+    /// The serial run of `case` in `order` from what operations did in
+    /// other runs, if every operation meets a situation seen before.
+    fn put_together(
+        &self,
+        case: &Case,
+        reference: &str,
+        order: &[usize],
+        scopes: &[Option<Scope>],
+        parents: &Parents,
+    ) -> Option<SerialOutcome> {
+        let kept = self.kept();
+        let mut live: BTreeSet<RowKey> = case.world.keys().into_iter().collect();
+        let mut results = vec![None; case.operations.len()];
+        for &index in order {
+            let scope = scopes[index].clone()?;
+            let situation = Situation::of(case, reference, index, scope, &live, parents);
+            let transition = kept.transitions.get(&situation.key)?;
+            results[index] = Some(situation.apply(case, transition, &mut live));
+        }
+        Some(SerialOutcome {
+            results: results.into_iter().collect::<Option<_>>()?,
+            live,
+            met_unique_key: false,
+        })
+    }
+
+    /// Keeps what a run's operations did for other cases, unless a unique
+    /// key decided something (it may compare with rows no footprint names);
+    /// a run that changed a row outside an operation's scope stops all
+    /// keeping.
+    fn keep(&mut self, learned: Vec<(u128, Learned)>, met_unique_key: bool) {
+        let mut kept = self.kept();
+        if learned
+            .iter()
+            .any(|(_, l)| matches!(l, Learned::Contradicts))
+        {
+            kept.footprints_contradicted = true;
+            kept.transitions.clear();
             return;
         }
-        match footprint::keep(case, &parts, found) {
-            Some(kept) => {
-                for (part, kept) in parts.into_iter().zip(kept) {
-                    self.serial.shared.insert(part.key, kept);
-                }
-            }
-            None => self.serial.footprints_contradicted = true,
+        if met_unique_key {
+            return;
         }
+        if kept.transitions.len() >= TRANSITIONS_MAX {
+            kept.transitions.clear();
+        }
+        for (key, learned) in learned {
+            if let Learned::Kept(transition) = learned {
+                kept.transitions.insert(key, transition);
+            }
+        }
+    }
+
+    fn kept(&self) -> MutexGuard<'_, Kept> {
+        self.serial.kept.lock().expect("no panics while keeping")
+    }
+
+    /// This engine keeps what operations did in the same place as `other`,
+    /// and uses what `other` kept: the engines of one stress run, each on
+    /// its own database of the same system, then learn from one another.
+    pub fn share_kept_with(&mut self, other: &Engine) {
+        self.serial.kept = other.serial.kept.clone();
     }
 
     /// How many serial runs this engine has made on the database so far.
@@ -169,11 +223,15 @@ impl Engine {
         self.serial.shared_used
     }
 
+    /// Runs `case`'s operations in `order` on the database. `learning`:
+    /// each operation's scope, to read the live rows after every operation
+    /// and keep what each did for other cases.
     async fn run_in_order(
         &mut self,
         case: &Case,
         reference: &Implementation,
         order: &[usize],
+        learning: Option<(Vec<Option<Scope>>, &Parents)>,
     ) -> Result<SerialOutcome, EngineError> {
         let mut programs: Vec<_> = self
             .programs(case, reference)?
@@ -185,6 +243,8 @@ impl Engine {
         self.control.seed(case).await?;
         let log = Log::new();
         let mut results = vec![None; programs.len()];
+        let mut live: Option<BTreeSet<RowKey>> = None;
+        let mut learned = Vec::new();
         for &index in order {
             if self.stopped() {
                 return Err(EngineError::Interrupted);
@@ -213,17 +273,42 @@ impl Engine {
                 }
                 .into());
             }
+            if let Some((scopes, parents)) = &learning {
+                let before = live
+                    .take()
+                    .unwrap_or_else(|| case.world.keys().into_iter().collect());
+                let after = self.snapshot(case).await?.live;
+                if let Some(scope) = &scopes[index] {
+                    let situation = Situation::of(
+                        case,
+                        &reference.name,
+                        index,
+                        scope.clone(),
+                        &before,
+                        parents,
+                    );
+                    learned.push((situation.key, situation.learn(&before, &after, &result)));
+                }
+                live = Some(after);
+            }
             results[index] = Some(result);
         }
         let results = results
             .into_iter()
             .map(|r| r.expect("harness bug: a serial order leaves an operation out"))
             .collect();
-        let live = self.snapshot(case).await?.live;
+        let live = match live {
+            Some(live) => live,
+            None => self.snapshot(case).await?.live,
+        };
+        let met_unique_key = log.met_unique_key();
+        if learning.is_some() {
+            self.keep(learned, met_unique_key);
+        }
         Ok(SerialOutcome {
             results,
             live,
-            met_unique_key: log.met_unique_key(),
+            met_unique_key,
         })
     }
 
@@ -286,5 +371,5 @@ impl Engine {
 
 /// A case, as the kept runs know it.
 fn case_key(case: &Case) -> u128 {
-    footprint::fingerprint(&format!("{}|{}", case.system.name, case.to_json()))
+    transition::fingerprint(&format!("{}|{}", case.system.name, case.to_json()))
 }
