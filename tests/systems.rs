@@ -8,6 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tombstone_harness::case::Case;
 use tombstone_harness::implementation::Footprint;
 use tombstone_harness::system::System;
 
@@ -328,6 +329,32 @@ fn a_system_written_from_scratch_works_without_touching_src() {
     assert_eq!(replay.status.code(), Some(1), "{}", text(&replay));
 }
 
+/// The notes system's delete that records its note in the same statement.
+const NOTES_DELETE: &str = "WITH d AS (DELETE FROM notes WHERE id = :note RETURNING id) INSERT INTO notes_deleted (id) SELECT id FROM d";
+
+/// The notes system in `dir`, with `sql` added to its schema and, if
+/// given, another text for its reference implementation.
+fn notes_with_schema(dir: &Path, sql: &str, reference: Option<&str>) -> std::sync::Arc<System> {
+    notes_system(dir, NOTES_DELETE);
+    if let Some(text) = reference {
+        write(dir, "implementations/notes.toml", text);
+    }
+    let schema = dir.join("schema.sql");
+    let text = std::fs::read_to_string(&schema).unwrap() + sql;
+    std::fs::write(&schema, text).unwrap();
+    System::load(dir.to_str().unwrap()).unwrap()
+}
+
+/// A case of the notes system that deletes `notes` in turn.
+fn notes_case(system: &std::sync::Arc<System>, world: &str, notes: &[&str]) -> Case {
+    let actions: Vec<String> = notes
+        .iter()
+        .map(|n| format!("delete-note note={n}"))
+        .collect();
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    Case::parse(system, world, &actions).unwrap()
+}
+
 /// The notes system whose reference, after its delete, calls a function
 /// that deletes every other note: no statement's SQL names those rows, so
 /// the footprints cannot see it, and the first serial run that shows it
@@ -335,36 +362,50 @@ fn a_system_written_from_scratch_works_without_touching_src() {
 /// same later case is put together from the first.
 #[test]
 fn a_serial_run_that_changes_a_row_outside_its_scope_stops_sharing() {
-    let delete = "WITH d AS (DELETE FROM notes WHERE id = :note RETURNING id) INSERT INTO notes_deleted (id) SELECT id FROM d";
     let shared_with_later = |forget: bool| {
         let dir = tempfile::tempdir().unwrap();
-        notes_system(dir.path(), delete);
-        if forget {
-            let schema = dir.path().join("schema.sql");
-            let mut sql = std::fs::read_to_string(&schema).unwrap();
-            sql.push_str("CREATE FUNCTION forget(kept bigint) RETURNS bigint LANGUAGE sql AS $$ DELETE FROM notes WHERE id <> kept RETURNING id $$;\n");
-            std::fs::write(&schema, sql).unwrap();
-            write(
-                dir.path(),
-                "implementations/notes.toml",
-                &format!(
-                    "name = \"notes\"\n[operations.delete-note]\nsteps = [\n  {{ name = \"delete\", sql = '''{delete}''', rows = [{{ when = \"0\", then = \"404 NOT_FOUND\" }}] }},\n  {{ name = \"forget the others\", sql = '''SELECT forget(:note)''' }},\n]\n"
-                ),
-            );
-        }
-        let system = std::sync::Arc::new(System::load(dir.path().to_str().unwrap()).unwrap());
-        let case = |world: &str, note: &str| {
-            let action = format!("delete-note note={note}");
-            tombstone_harness::case::Case::parse(&system, world, &[action.as_str()]).unwrap()
-        };
+        let forgetting = format!(
+            "name = \"notes\"\n[operations.delete-note]\nsteps = [\n  {{ name = \"delete\", sql = '''{NOTES_DELETE}''', rows = [{{ when = \"0\", then = \"404 NOT_FOUND\" }}] }},\n  {{ name = \"forget the others\", sql = '''SELECT forget(:note)''' }},\n]\n"
+        );
+        let system = notes_with_schema(
+            dir.path(),
+            "CREATE FUNCTION forget(kept bigint) RETURNS bigint LANGUAGE sql AS $$ DELETE FROM notes WHERE id <> kept RETURNING id $$;\n",
+            forget.then_some(forgetting.as_str()),
+        );
         let rt = common::runtime();
         let (_database, mut engine) = rt.block_on(common::engine_for(&system));
         let left = if forget { 0 } else { 1 };
         for (world, note) in [("n1 n2", "n1"), ("n3 n5", "n3")] {
-            let run = rt.block_on(engine.run_serial(&case(world, note), &[0]));
-            let live = run.unwrap().live;
+            let case = notes_case(&system, world, &[note]);
+            let live = rt.block_on(engine.run_serial(&case, &[0])).unwrap().live;
             assert_eq!(live.len(), left, "{world}, forget {forget}: {live:?}");
         }
+        engine.serial_runs_shared()
+    };
+    assert_eq!(shared_with_later(false), 1);
+    assert_eq!(shared_with_later(true), 0);
+}
+
+/// A serial run that met a unique key (23505) keeps nothing, not even what
+/// its operations did before: a unique index may compare rows no footprint
+/// names. Here a unique index lets the notes system hold one tombstone at a
+/// time, so the second of two deletes is refused; a later delete alone,
+/// the situation the first delete met, is then run, not put together.
+/// Without the index the same later case is put together.
+#[test]
+fn a_serial_run_that_met_a_unique_key_keeps_nothing() {
+    let shared_with_later = |one_tombstone: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let index = "CREATE UNIQUE INDEX one_tombstone ON notes_deleted ((true));\n";
+        let system = notes_with_schema(dir.path(), if one_tombstone { index } else { "" }, None);
+        let rt = common::runtime();
+        let (_database, mut engine) = rt.block_on(common::engine_for(&system));
+        let both = notes_case(&system, "n1 n2", &["n1", "n2"]);
+        let first = rt.block_on(engine.run_serial(&both, &[0, 1])).unwrap();
+        assert_eq!(first.met_unique_key, one_tombstone);
+        let later = notes_case(&system, "n3", &["n3"]);
+        let run = rt.block_on(engine.run_serial(&later, &[0])).unwrap();
+        assert!(run.live.is_empty(), "{:?}", run.live);
         engine.serial_runs_shared()
     };
     assert_eq!(shared_with_later(false), 1);

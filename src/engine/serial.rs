@@ -95,18 +95,19 @@ impl Engine {
         }
         let reference = self.reference(case)?;
         let scopes = self.scopes(case, &reference).await?;
-        let parents = transition::parents(case);
-        let put_together = scopes
-            .as_ref()
-            .and_then(|scopes| self.put_together(case, &reference.name, order, scopes, &parents));
+        let sharing = scopes.map(|scopes| (scopes, transition::parents(case)));
+        let put_together = sharing.as_ref().and_then(|(scopes, parents)| {
+            self.put_together(case, &reference.name, order, scopes, parents)
+        });
         let found = match put_together {
             Some(found) => {
                 self.serial.shared_used += 1;
                 found
             }
             None => {
-                let learning = scopes.map(|scopes| (scopes, &parents));
-                let found = self.run_in_order(case, &reference, order, learning).await?;
+                let found = self
+                    .run_in_order(case, &reference, order, sharing.as_ref())
+                    .await?;
                 self.serial.made += 1;
                 found
             }
@@ -231,7 +232,7 @@ impl Engine {
         case: &Case,
         reference: &Implementation,
         order: &[usize],
-        learning: Option<(Vec<Option<Scope>>, &Parents)>,
+        learning: Option<&(Vec<Option<Scope>>, Parents)>,
     ) -> Result<SerialOutcome, EngineError> {
         let mut programs: Vec<_> = self
             .programs(case, reference)?
@@ -273,7 +274,7 @@ impl Engine {
                 }
                 .into());
             }
-            if let Some((scopes, parents)) = &learning {
+            if let Some((scopes, parents)) = learning {
                 let before = live
                     .take()
                     .unwrap_or_else(|| case.world.keys().into_iter().collect());
