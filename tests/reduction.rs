@@ -472,9 +472,10 @@ fn serial_runs_shared_between_cases_equal_runs_of_their_own() {
     }
 }
 
-/// A serial run is shared with a later case whose group of operations is
-/// the same (a comment's delete, reaching the same rows), but not where the
-/// schema has a trigger of its own, which may write rows no footprint names.
+/// What a serial run's operation did is shared with a later case whose
+/// operation meets the same situation (a comment's delete on a live
+/// comment), but not where the schema has a trigger of its own, which may
+/// write rows no footprint names.
 #[test]
 fn serial_runs_are_shared_only_where_no_trigger_writes() {
     let blog = Blog::new();

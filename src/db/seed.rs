@@ -26,8 +26,8 @@ pub fn harness_sql(system: &System) -> String {
         for (index, entity) in system.entities.iter().enumerate() {
             if entity.tracked {
                 // Not for the control connection's reset: those rows are
-                // the last case's, and a plpgsql call per row is most of
-                // what a reset costs.
+                // the last case's, and a PL/pgSQL call per row is wasted
+                // there.
                 sql.push_str(&format!(
                     "CREATE TRIGGER \"harnessDeleted\" AFTER DELETE ON {} FOR EACH ROW \
                      WHEN (current_setting('application_name', true) IS DISTINCT FROM '{CONTROL}') \
@@ -68,7 +68,8 @@ fn reset_function(system: &System) -> String {
         .map(|t| format!("  DELETE FROM {};\n", quote_identifier(t)))
         .collect();
     if system.tombstones_store_rows() {
-        // Last: clearing the tracked tables may fire the trigger.
+        // What the last case's operations deleted (the reset itself
+        // does not fire the trigger).
         body.push_str("  DELETE FROM \"harnessDeleted\";\n");
     }
     format!(

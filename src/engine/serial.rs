@@ -156,7 +156,7 @@ impl Engine {
         let mut live: BTreeSet<RowKey> = case.world.keys().into_iter().collect();
         let mut results = vec![None; case.operations.len()];
         for &index in order {
-            let scope = scopes[index].clone()?;
+            let scope = scopes[index].as_ref()?;
             let situation = Situation::of(case, reference, index, scope, &live, parents);
             let transition = kept.transitions.get(&situation.key)?;
             results[index] = Some(situation.apply(case, transition, &mut live));
@@ -280,14 +280,8 @@ impl Engine {
                     .unwrap_or_else(|| case.world.keys().into_iter().collect());
                 let after = self.snapshot(case).await?.live;
                 if let Some(scope) = &scopes[index] {
-                    let situation = Situation::of(
-                        case,
-                        &reference.name,
-                        index,
-                        scope.clone(),
-                        &before,
-                        parents,
-                    );
+                    let situation =
+                        Situation::of(case, &reference.name, index, scope, &before, parents);
                     learned.push((situation.key, situation.learn(&before, &after, &result)));
                 }
                 live = Some(after);

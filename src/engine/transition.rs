@@ -37,12 +37,12 @@ pub(super) fn parents(case: &Case) -> Parents {
 }
 
 /// One operation about to run alone, as other cases may meet it.
-pub(super) struct Situation {
+pub(super) struct Situation<'s> {
     pub(super) key: u128,
     /// Per entity, the row numbers that appear in the situation, ascending:
     /// rank `i` stands for `numbers[&entity][i]`.
     numbers: BTreeMap<usize, Vec<u16>>,
-    scope: Scope,
+    scope: &'s Scope,
 }
 
 /// What an operation did in a situation: its result, and the live rows of
@@ -64,17 +64,17 @@ pub(super) enum Learned {
     Contradicts,
 }
 
-impl Situation {
+impl<'s> Situation<'s> {
     /// Operation `operation` of `case` about to run with `live` the live
     /// rows; `reference` names the implementation that runs it.
     pub(super) fn of(
         case: &Case,
         reference: &str,
         operation: usize,
-        scope: Scope,
+        scope: &'s Scope,
         live: &BTreeSet<RowKey>,
         parents: &Parents,
-    ) -> Situation {
+    ) -> Situation<'s> {
         let action = &case.operations[operation].action;
         let seen: Vec<&RowKey> = live.iter().filter(|k| scope.contains(k)).collect();
         let no_parents = Vec::new();
@@ -213,12 +213,13 @@ mod tests {
     use crate::engine::footprint::tests::blog;
     use crate::history::Outcome;
 
-    fn situation(case: &Case, operation: usize, live: &BTreeSet<RowKey>) -> Situation {
+    fn situation(case: &Case, operation: usize, live: &BTreeSet<RowKey>) -> Situation<'static> {
         let (_, reference) = blog("p1", &["delete-post post=p1"]);
         let scope = Footprints::of(case, &reference)
             .expect("footprints")
             .scope(operation)
             .expect("known row by row");
+        let scope: &'static Scope = Box::leak(Box::new(scope));
         Situation::of(
             case,
             &reference.name,
