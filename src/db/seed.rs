@@ -173,3 +173,29 @@ impl Control {
         super::snapshot::read(&mut self.conn, &sql).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::harness_sql;
+    use crate::system::System;
+
+    fn capture_triggers(sql: &str) -> usize {
+        sql.matches("CREATE TRIGGER \"harnessDeleted\" AFTER DELETE")
+            .count()
+    }
+
+    /// docs/systems.md: only a layout whose tombstones hold the row pays
+    /// for keeping deleted rows, once per tracked table.
+    #[test]
+    fn deleted_rows_are_kept_only_where_tombstones_hold_the_row() {
+        let stack_auth = System::load("stack-auth").expect("stack-auth ships");
+        let tracked = stack_auth.entities.iter().filter(|e| e.tracked).count();
+        assert!(tracked >= 4, "stack-auth tracks {tracked} tables");
+        assert_eq!(capture_triggers(&harness_sql(&stack_auth)), tracked);
+        let blog = System::load("blog").expect("blog ships");
+        assert!(!blog.tombstones_store_rows());
+        let sql = harness_sql(&blog);
+        assert_eq!(capture_triggers(&sql), 0);
+        assert!(!sql.contains("harnessKeepDeleted"), "{sql}");
+    }
+}
