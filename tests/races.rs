@@ -7,9 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use tombstone_harness::case::Case;
+use tombstone_harness::chooser::Serial;
 use tombstone_harness::counterexample::{Counterexample, story};
+use tombstone_harness::engine::Engine;
 use tombstone_harness::explore::{ExploreLimits, Reduction, explore, statement_order};
-use tombstone_harness::generate::{Found, Hunt, Target};
+use tombstone_harness::generate::{Found, Hunt, Target, judge_for};
+use tombstone_harness::judge::judge;
 use tombstone_harness::oracle::{Anomaly, Invariant, Verdict, Violation};
 use tombstone_harness::world::World;
 
@@ -174,11 +177,22 @@ fn exhaustively_atomic_is_clean_on_the_1466_scenario_under_every_isolation_level
 
 fn hunt(name: &str, target: Target, cases: u32, seed: u64) -> Option<Found> {
     let (_database, mut engine) = common::blocking_engine();
+    hunt_on(&mut engine, name, target, cases, seed)
+}
+
+/// `hunt` on an engine the caller keeps, to ask it what the hunt cost.
+fn hunt_on(
+    engine: &mut Engine,
+    name: &str,
+    target: Target,
+    cases: u32,
+    seed: u64,
+) -> Option<Found> {
     let implementation = common::implementation(name);
     let found = Hunt::from_env(cases, seed)
         .run(
             common::runtime(),
-            &mut engine,
+            engine,
             &common::stack(),
             &implementation,
             target,
@@ -489,6 +503,60 @@ fn pruned_exploration_keeps_one_schedule_per_order_of_conflicting_statements() {
             kinds.iter().all(|k| *k == kinds[0]),
             "{name}: pruning and reduction find the same kinds of violation"
         );
+    }
+}
+
+/// A hunt for a tombstone anomaly decides each case from the run alone;
+/// only the failure it reports is judged whole, with serial runs of the
+/// reference (one per order of its operations at most).
+#[test]
+fn a_hunt_for_a_tombstone_anomaly_runs_the_reference_only_for_what_it_reports() {
+    let (_database, mut engine) = common::blocking_engine();
+    let target = Target::Only(Invariant::ExactlyOneTombstone, Some(letter("B")));
+    let found =
+        hunt_on(&mut engine, "stack-auth-post-1466", target, 300, 7).expect("anomaly B is found");
+    let serial = engine.serial_runs_made() + engine.serial_runs_shared();
+    let orders: u64 = (1..=found.case.operations.len() as u64).product();
+    assert!(
+        found.cases_run as u64 > 2 * orders,
+        "{} cases",
+        found.cases_run
+    );
+    assert!(
+        serial <= orders,
+        "{serial} serial runs for {} cases",
+        found.cases_run
+    );
+    let whole = common::runtime()
+        .block_on(judge(&mut engine, &found.case, &found.history))
+        .unwrap();
+    assert_eq!(found.verdict, whole);
+}
+
+/// Judged for a target, a run pays for serial runs of the reference only
+/// where sequentially-explained could still meet the target.
+#[test]
+fn judging_for_a_target_runs_the_reference_only_where_the_target_needs_it() {
+    let implementation = common::implementation("stack-auth-post-1466");
+    let case = sign_out_vs_admin_password_change();
+    let runtime = common::runtime();
+    for (target, needs) in [
+        (Target::Only(Invariant::ExactlyOneTombstone, None), false),
+        (Target::Only(Invariant::NoServerError, None), false),
+        (Target::Only(Invariant::SequentiallyExplained, None), true),
+        (Target::Any, true),
+    ] {
+        // A fresh engine each: one remembers the serial runs it made.
+        let (_database, mut engine) = common::blocking_engine();
+        let history = runtime
+            .block_on(engine.run(&case, &implementation, &mut Serial::default()))
+            .unwrap();
+        let verdict = runtime
+            .block_on(judge_for(&mut engine, &case, &history, &target))
+            .unwrap();
+        assert!(verdict.is_clean(), "{target:?}: {verdict}");
+        let serial = engine.serial_runs_made() + engine.serial_runs_shared();
+        assert_eq!(serial > 0, needs, "{target:?}: {serial} serial runs");
     }
 }
 

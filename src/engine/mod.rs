@@ -187,13 +187,20 @@ impl Engine {
         if self.sessions.len() < count {
             self.sessions.resize_with(count, || None);
         }
-        for (i, slot) in self.sessions.iter_mut().enumerate().take(count) {
-            if slot.is_none() {
-                // The name is the operation id: every tombstone table's harness column stores it.
-                *slot =
-                    Some(Session::open(&self.connector, &format!("op{}", i + 1), limits).await?);
-            }
-            if let (Some(session), Some(timeout)) = (slot, deadlock_timeout_ms) {
+        let missing: Vec<usize> = (0..count).filter(|&i| self.sessions[i].is_none()).collect();
+        // Side by side: each is a backend start and a few round trips, and
+        // a hunt's first case opens them all.
+        let connector = &self.connector;
+        let opened = futures::future::try_join_all(missing.iter().map(|&i| async move {
+            // The name is the operation id: every tombstone table's harness column stores it.
+            Session::open(connector, &format!("op{}", i + 1), limits).await
+        }))
+        .await?;
+        for (i, session) in missing.into_iter().zip(opened) {
+            self.sessions[i] = Some(session);
+        }
+        if let Some(timeout) = deadlock_timeout_ms {
+            for session in self.sessions.iter_mut().take(count).flatten() {
                 session.set_deadlock_timeout(timeout).await?;
             }
         }

@@ -13,7 +13,7 @@ use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
 use crate::judge::judge;
-use crate::oracle::{Anomaly, Invariant, Verdict};
+use crate::oracle::{self, Anomaly, Invariant, Verdict};
 use crate::schedule::Schedule;
 use crate::system::System;
 use proptest::strategy::ValueTree;
@@ -44,6 +44,34 @@ impl Target {
             }
         })
     }
+
+    /// Whether only serial runs of the reference could show this target:
+    /// sequentially-explained is the one oracle that costs database work
+    /// beyond the run itself.
+    fn needs_serial_runs(&self) -> bool {
+        match self {
+            Target::Any => true,
+            Target::Only(invariant, _) => invariant.needs_serial_runs(),
+        }
+    }
+}
+
+/// As much of `case`'s verdict as deciding `target` takes: the oracles that
+/// read only the run, and the serial runs only where the target could still
+/// be met by them. A hunt for a duplicate tombstone then pays one run per
+/// case, not two. What a hunt reports is judged whole (`judge`).
+pub async fn judge_for(
+    engine: &mut Engine,
+    case: &Case,
+    history: &History,
+    target: &Target,
+) -> Result<Verdict, EngineError> {
+    // With no serial run, sequentially-explained finds nothing.
+    let run_only = oracle::judge(case, history, &[]);
+    if !target.needs_serial_runs() || target.matches(&run_only).is_some() {
+        return Ok(run_only);
+    }
+    judge(engine, case, history).await
 }
 
 /// A hunt's settings. `Hunt::from_env` honours proptest's usual variables
@@ -99,17 +127,22 @@ pub enum HuntError {
     Bounds(#[from] super::strategy::BoundsError),
 }
 
-/// Runs a candidate under a (lenient) scripted schedule and judges it.
+/// Runs a candidate under a (lenient) scripted schedule and judges it:
+/// whole, or (`for_target`) as far as deciding that target takes.
 pub async fn run_scripted(
     engine: &mut Engine,
     implementation: &Implementation,
     seed: &CaseSeed,
     schedule: &Schedule,
+    for_target: Option<&Target>,
 ) -> Result<(Case, History, Verdict), EngineError> {
     let (case, _) = seed.resolve();
     let mut chooser = Scripted::lenient(schedule.clone());
     let history = engine.run(&case, implementation, &mut chooser).await?;
-    let verdict = judge(engine, &case, &history).await?;
+    let verdict = match for_target {
+        Some(target) => judge_for(engine, &case, &history, target).await?,
+        None => judge(engine, &case, &history).await?,
+    };
     Ok((case, history, verdict))
 }
 
@@ -127,14 +160,20 @@ pub async fn simplify(
 ) -> Result<(Case, History, Verdict), EngineError> {
     'improve: loop {
         for (candidate, candidate_schedule) in seed.simpler(&schedule) {
-            let (_, _, verdict) =
-                run_scripted(engine, implementation, &candidate, &candidate_schedule).await?;
+            let (_, _, verdict) = run_scripted(
+                engine,
+                implementation,
+                &candidate,
+                &candidate_schedule,
+                Some(target),
+            )
+            .await?;
             if target.matches(&verdict).is_some() {
                 (seed, schedule) = (candidate, candidate_schedule);
                 continue 'improve;
             }
         }
-        return run_scripted(engine, implementation, &seed, &schedule).await;
+        return run_scripted(engine, implementation, &seed, &schedule, None).await;
     }
 }
 
@@ -158,7 +197,7 @@ pub async fn shrink_tree(
             .run(&case, implementation, &mut Preference::new(preferences))
             .await?;
         if target
-            .matches(&judge(engine, &case, &history).await?)
+            .matches(&judge_for(engine, &case, &history, target).await?)
             .is_some()
         {
             failing = candidate;
@@ -210,6 +249,7 @@ impl Hunt {
         });
         let result = TestRunner::new(config).run(&strategy, |seed: CaseSeed| {
             let mut shared = shared.borrow_mut();
+            let shared = &mut *shared;
             if shared.infrastructure.is_some() {
                 return Ok(());
             }
@@ -220,8 +260,10 @@ impl Hunt {
                 implementation,
                 &mut Preference::new(preferences),
             ));
-            let judged =
-                run.and_then(|history| runtime.block_on(judge(shared.engine, &case, &history)));
+            let judged = run.and_then(|history| {
+                let judged = judge_for(shared.engine, &case, &history, &shared.target);
+                runtime.block_on(judged)
+            });
             let verdict = match judged {
                 Ok(verdict) => verdict,
                 Err(e) => {

@@ -11,5 +11,5 @@ mod shrink;
 mod strategy;
 
 pub use draw::{case_seed_of, draw, drawn};
-pub use hunt::{Found, Hunt, HuntError, Target, run_scripted, shrink_tree, simplify};
+pub use hunt::{Found, Hunt, HuntError, Target, judge_for, run_scripted, shrink_tree, simplify};
 pub use strategy::{Bounds, BoundsError, CaseSeed, OperationSeed, case_seed};

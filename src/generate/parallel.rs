@@ -7,11 +7,10 @@
 //! one proptest stream).
 
 use super::draw::draw;
-use super::hunt::{Found, Hunt, HuntError, Target, shrink_tree};
+use super::hunt::{Found, Hunt, HuntError, Target, judge_for, shrink_tree};
 use crate::chooser::Preference;
 use crate::engine::{Engine, EngineError};
 use crate::implementation::Implementation;
-use crate::judge::judge;
 use crate::system::System;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -73,7 +72,7 @@ impl Hunt {
                     let history = engine
                         .run(&case, implementation, &mut Preference::new(preferences))
                         .await?;
-                    let verdict = judge(engine, &case, &history).await?;
+                    let verdict = judge_for(engine, &case, &history, target).await?;
                     if let Some(found) = target.matches(&verdict) {
                         progress.failed(n, found, started.elapsed());
                     }

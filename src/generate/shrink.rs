@@ -10,8 +10,9 @@ impl CaseSeed {
     /// One step simpler in each way, biggest step first, each with the
     /// schedule carried over (an operation's choices go with it): without one
     /// operation, with the row it created already in the world, with a
-    /// plainer kind of operation (the system's `plainer`), with one row
-    /// fewer, with fewer context switches. Every candidate is smaller or
+    /// plainer kind of operation (the system's `plainer`), with a parent
+    /// row's children gone and the next ones' moved up, with one row fewer,
+    /// with fewer context switches. Every candidate is smaller or
     /// plainer, so repeated simplification ends.
     pub fn simpler(&self, schedule: &Schedule) -> Vec<(CaseSeed, Schedule)> {
         let mut candidates = Vec::new();
@@ -50,6 +51,7 @@ impl CaseSeed {
                 .into_iter()
                 .map(|s| (self.clone(), s)),
         );
+        candidates.extend(self.children_moved_up(schedule));
         for (entity, slots) in self.rows.iter().enumerate() {
             let low = self.system.entities[entity].count.0;
             for (slot, count) in slots.iter().enumerate() {
@@ -58,6 +60,33 @@ impl CaseSeed {
                     candidate.rows[entity][slot] -= 1;
                     candidates.push((candidate, schedule.clone()));
                 }
+            }
+        }
+        candidates
+    }
+
+    /// Per entity of one parent and per parent row, this seed with that
+    /// row's children gone and the next rows' children moved up one parent
+    /// (`u1 u2 t1(u2)` becomes `u1 u2 t1(u1)`, whose `u2` the next pass can
+    /// drop). Each leaves fewer children, or the same ones under earlier
+    /// parents, so repeating it ends.
+    fn children_moved_up(&self, schedule: &Schedule) -> Vec<(CaseSeed, Schedule)> {
+        let mut candidates = Vec::new();
+        for (entity, slots) in self.rows.iter().enumerate() {
+            let spec = &self.system.entities[entity];
+            if spec.parents.len() != 1 {
+                continue;
+            }
+            let low = spec.count.0;
+            for slot in 0..slots.len() {
+                if slots[slot..].iter().all(|count| *count == low) {
+                    break;
+                }
+                let mut candidate = self.clone();
+                let moved = &mut candidate.rows[entity];
+                moved.remove(slot);
+                moved.push(low);
+                candidates.push((candidate, schedule.clone()));
             }
         }
         candidates
@@ -140,6 +169,47 @@ fn without_first_choice(schedule: &Schedule, index: usize) -> Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::strategy::OperationSeed;
+    use crate::system::System;
+
+    /// `u1 u2 t1(u2)`: among the simpler worlds is `u1 u2 t1(u1)`, from
+    /// which dropping the last user leaves one user and one token.
+    #[test]
+    fn a_parent_rows_children_move_up_to_the_one_before() {
+        let system = System::load("stack-auth").unwrap();
+        let sign_out = system.operations.keys().position(|k| k == "sign-out");
+        let seed = CaseSeed {
+            rows: system
+                .entities
+                .iter()
+                .map(|e| match e.name.as_str() {
+                    "user" => vec![2],
+                    "token" => vec![0, 1, 0],
+                    _ => Vec::new(),
+                })
+                .collect(),
+            system,
+            operations: vec![OperationSeed {
+                kind: sign_out.unwrap(),
+                choices: vec![0, 0],
+            }],
+            preferences: Vec::new(),
+        };
+        assert_eq!(seed.world().to_string(), "u1 u2 t1(u2)");
+        let schedule = Schedule::new(Vec::new());
+        let moved = seed
+            .simpler(&schedule)
+            .into_iter()
+            .map(|(candidate, _)| candidate)
+            .find(|candidate| candidate.world().to_string() == "u1 u2 t1(u1)")
+            .expect("t1 moved up to u1");
+        let worlds: Vec<String> = moved
+            .simpler(&schedule)
+            .iter()
+            .map(|(candidate, _)| candidate.world().to_string())
+            .collect();
+        assert!(worlds.contains(&"u1 t1(u1)".to_string()), "{worlds:?}");
+    }
 
     #[test]
     fn schedule_candidates_only_ever_remove_context_switches() {

@@ -136,12 +136,10 @@ pub fn case_seed(
     let rows: Vec<BoxedStrategy<Vec<u8>>> = (0..system.entities.len())
         .map(|e| {
             let (low, high) = system.entities[e].count;
-            let slots = slots(&system, e);
-            if system.entities[e].parents.is_empty() {
-                proptest::collection::vec(low..=high, 1).boxed()
-            } else {
-                proptest::collection::vec(low..=high, 0..=slots).boxed()
-            }
+            // Every slot drawn: with a shorter list the parent rows past its
+            // end would all get the minimum, and the last users of a world
+            // would seldom hold a token.
+            proptest::collection::vec(low..=high, slots(&system, e)).boxed()
         })
         .collect();
     Ok((
@@ -340,6 +338,35 @@ mod tests {
             let seed = strategy.new_tree(&mut runner).unwrap().current();
             let (case, _) = seed.resolve();
             case.validate().unwrap_or_else(|e| panic!("{e}: {case}"));
+        }
+    }
+
+    /// `count = [0, 4]` under `user`: each user draws its own 0 to 4
+    /// tokens, the last user of a world as often as the first.
+    #[test]
+    fn every_parent_row_draws_its_own_count_of_children() {
+        let system = System::load("stack-auth").unwrap();
+        let kinds: Vec<String> = system.operations.keys().cloned().collect();
+        let token = system.entity("token").unwrap();
+        let mut runner = TestRunner::deterministic();
+        let strategy = case_seed(Bounds::default(), system.clone(), &kinds).unwrap();
+        // Per user position: worlds where it exists, and where it holds tokens.
+        let mut seen = [(0u32, 0u32); 3];
+        for _ in 0..600 {
+            let world = strategy.new_tree(&mut runner).unwrap().current().world();
+            let users: Vec<RowKey> = world
+                .of_entity(system.entity("user").unwrap())
+                .map(|r| r.key.clone())
+                .collect();
+            for (position, user) in users.iter().enumerate() {
+                seen[position].0 += 1;
+                seen[position].1 += u32::from(!world.children(token, user).is_empty());
+            }
+        }
+        for (position, (worlds, holding)) in seen.iter().enumerate() {
+            // 4 in 5 hold a token when each draws 0 to 4.
+            let share = f64::from(*holding) / f64::from(*worlds);
+            assert!((0.7..0.9).contains(&share), "u{}: {share:.2}", position + 1);
         }
     }
 

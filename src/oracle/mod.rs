@@ -58,6 +58,12 @@ impl Invariant {
         }
     }
 
+    /// Whether checking it takes serial runs of the reference, on the
+    /// database; the others read only the run.
+    pub fn needs_serial_runs(self) -> bool {
+        self == Invariant::SequentiallyExplained
+    }
+
     /// The violations of this one invariant in `history`.
     pub fn check(self, case: &Case, history: &History, serial: &[SerialRun]) -> Vec<Violation> {
         match self {

@@ -7,10 +7,9 @@ use crate::case::Case;
 use crate::chooser::Exhaustive;
 use crate::counterexample::Counterexample;
 use crate::engine::{Engine, EngineError};
-use crate::generate::{CaseSeed, Target, draw, drawn, shrink_tree, simplify};
+use crate::generate::{CaseSeed, Target, draw, drawn, judge_for, shrink_tree, simplify};
 use crate::history::History;
 use crate::implementation::{Implementation, Isolation};
-use crate::judge::judge;
 use crate::oracle::Verdict;
 
 /// How many schedules of a case found free-running are tried before its
@@ -100,7 +99,7 @@ async fn rehunt(
     loop {
         let history = engine.run(&case, implementation, &mut chooser).await?;
         if target
-            .matches(&judge(engine, &case, &history).await?)
+            .matches(&judge_for(engine, &case, &history, target).await?)
             .is_some()
         {
             return Ok(Some(history.schedule));
