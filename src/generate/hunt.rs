@@ -45,7 +45,7 @@ impl Target {
         })
     }
 
-    /// Whether only serial runs of the reference could show this target:
+    /// Whether serial runs of the reference could show this target:
     /// sequentially-explained is the one oracle that costs database work
     /// beyond the run itself.
     fn needs_serial_runs(&self) -> bool {
