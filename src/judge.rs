@@ -22,6 +22,34 @@ pub async fn judge(
     if history.is_indeterminate() {
         return Ok(Verdict::default());
     }
+    let runs = serial_runs(engine, case, history).await?;
+    Ok(oracle::judge(case, history, &runs))
+}
+
+/// `judge`, stopping before the serial runs when `decided` finds the
+/// verdict of the oracles that read only the run already enough (a hunt
+/// whose target no serial run can show, or that verdict already shows).
+pub async fn judge_until(
+    engine: &mut Engine,
+    case: &Case,
+    history: &History,
+    decided: impl FnOnce(&Verdict) -> bool,
+) -> Result<Verdict, EngineError> {
+    // With no serial run, sequentially-explained finds nothing (and an
+    // indeterminate history is judged clean either way).
+    let run_only = oracle::judge(case, history, &[]);
+    if decided(&run_only) {
+        return Ok(run_only);
+    }
+    judge(engine, case, history).await
+}
+
+/// The serial runs of the reference that sequentially-explained needs.
+async fn serial_runs(
+    engine: &mut Engine,
+    case: &Case,
+    history: &History,
+) -> Result<Vec<SerialRun>, EngineError> {
     let (mut orders, _) = serial::orders_to_try(case, history);
     if !serial::server_errors(case, history).is_empty() {
         // Violated whatever the order: one run shows what a correct server does.
@@ -69,5 +97,5 @@ pub async fn judge(
         ruled_out.learn(history, &run);
         runs.push(run);
     }
-    Ok(oracle::judge(case, history, &runs))
+    Ok(runs)
 }

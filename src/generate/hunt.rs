@@ -12,8 +12,8 @@ use crate::chooser::{Preference, Scripted};
 use crate::engine::{Engine, EngineError};
 use crate::history::History;
 use crate::implementation::Implementation;
-use crate::judge::judge;
-use crate::oracle::{self, Anomaly, Invariant, Verdict};
+use crate::judge::{judge, judge_until};
+use crate::oracle::{Anomaly, Invariant, Verdict};
 use crate::schedule::Schedule;
 use crate::system::System;
 use proptest::strategy::ValueTree;
@@ -66,12 +66,10 @@ pub async fn judge_for(
     history: &History,
     target: &Target,
 ) -> Result<Verdict, EngineError> {
-    // With no serial run, sequentially-explained finds nothing.
-    let run_only = oracle::judge(case, history, &[]);
-    if !target.needs_serial_runs() || target.matches(&run_only).is_some() {
-        return Ok(run_only);
-    }
-    judge(engine, case, history).await
+    judge_until(engine, case, history, |run_only| {
+        !target.needs_serial_runs() || target.matches(run_only).is_some()
+    })
+    .await
 }
 
 /// A hunt's settings. `Hunt::from_env` honours proptest's usual variables

@@ -10,9 +10,9 @@ impl CaseSeed {
     /// One step simpler in each way, biggest step first, each with the
     /// schedule carried over (an operation's choices go with it): without one
     /// operation, with the row it created already in the world, with a
-    /// plainer kind of operation (the system's `plainer`), with a parent
-    /// row's children gone and the next ones' moved up, with one row fewer,
-    /// with fewer context switches. Every candidate is smaller or
+    /// plainer kind of operation (the system's `plainer`), with fewer
+    /// context switches, with a parent row's children gone and the next
+    /// ones' moved up, with one row fewer. Every candidate is smaller or
     /// plainer, so repeated simplification ends.
     pub fn simpler(&self, schedule: &Schedule) -> Vec<(CaseSeed, Schedule)> {
         let mut candidates = Vec::new();
