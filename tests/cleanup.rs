@@ -1,13 +1,15 @@
 //! Nothing of ours is left behind, and nothing of anyone else's is touched:
 //! a panicking test process, leftovers of killed runs (reaped at the next
-//! start, by name prefix or label plus a dead owner pid), containers.
+//! start, by name prefix or label plus a dead owner pid), containers; and
+//! within a run, the dead rows of the cases before.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tombstone_harness::db::{PgChoice, PgOptions, Server};
+use tombstone_harness::chooser::Serial;
+use tombstone_harness::db::{PgChoice, PgOptions, Server, VACUUM_EVERY};
 
 fn options(choice: PgChoice, url: Option<String>) -> PgOptions {
     let image = std::env::var("TOMBSTONE_PG_IMAGE").unwrap_or_else(|_| "postgres:15".into());
@@ -267,4 +269,51 @@ fn containers_of_a_killed_harness_are_removed() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Every case deletes the last one's rows, and that space is reused only
+/// once a vacuum has marked it free; until then each case's rows go to
+/// fresh pages, and the reset and the snapshot scan a table that grows with
+/// the run. The harness vacuums its tables every `VACUUM_EVERY` cases, so
+/// after four such periods a tombstone table holds what one period wrote.
+#[tokio::test]
+async fn a_long_run_vacuums_its_tables_so_they_stop_growing() {
+    let (database, mut engine) = common::engine().await;
+    let implementation = common::implementation("atomic");
+    // Four tombstones and four kept deleted rows per case.
+    let case = common::case(
+        "u1 t1(u1) t2(u1) t3(u1) t4(u1)",
+        &["change-password-admin user=u1"],
+    );
+    let mut conn = database.connect("test").await.unwrap();
+    let pages = async |conn: &mut sqlx::PgConnection| -> i64 {
+        sqlx::query_scalar("SELECT pg_relation_size('\"DeletedRow\"') / 8192")
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    };
+    let period = VACUUM_EVERY as usize;
+    // One case short of the first vacuum.
+    for _ in 1..period {
+        engine
+            .run(&case, &implementation, &mut Serial::default())
+            .await
+            .unwrap();
+    }
+    let one_period = pages(&mut conn).await;
+    for _ in 0..3 * period {
+        engine
+            .run(&case, &implementation, &mut Serial::default())
+            .await
+            .unwrap();
+    }
+    let four_periods = pages(&mut conn).await;
+    assert!(
+        one_period >= 4,
+        "one period's tombstones fill only {one_period} pages: the test would show nothing"
+    );
+    assert!(
+        four_periods <= one_period + 1,
+        "DeletedRow grew from {one_period} pages to {four_periods} over three more periods"
+    );
 }

@@ -88,3 +88,18 @@ fn the_readme_links_the_anomaly_definitions() {
         assert!(anomalies.contains(heading), "{heading} missing");
     }
 }
+
+/// README and ARCHITECTURE say how often the harness vacuums its tables;
+/// `tests/cleanup.rs` checks that it does.
+#[test]
+fn the_docs_give_the_vacuum_period_the_harness_uses() {
+    let every = format!(
+        "vacuums its tables every {} cases",
+        tombstone_harness::db::VACUUM_EVERY
+    );
+    for document in ["README.md", "ARCHITECTURE.md"] {
+        let text = std::fs::read_to_string(root().join(document)).unwrap();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains(&every), "{document} does not say {every:?}");
+    }
+}

@@ -217,11 +217,16 @@ pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let rss_peak = samples.iter().copied().max().unwrap_or(0).max(rss_end);
     let tally = progress.snapshot();
     let elapsed = progress.started.elapsed().as_secs_f64();
+    // Serial runs of the reference: made on the database, or put together
+    // from what operations did in other cases (what makes stress cheap).
+    let serial_made: u64 = engines.iter().map(|(_, e)| e.serial_runs_made()).sum();
+    let serial_shared: u64 = engines.iter().map(|(_, e)| e.serial_runs_shared()).sum();
     for (database, engine) in engines {
         drop(engine);
         let _ = bench.runtime.block_on(database.drop_database());
     }
     let value = json!({
+        "serial_runs_made": serial_made, "serial_runs_put_together": serial_shared,
         "seconds": seconds, "jobs": jobs, "cases": tally.cases, "free_runs": tally.free_runs,
         "statements": tally.statements, "runs_per_s": tally.free_runs as f64 / elapsed,
         "rss_start_kb": rss_start, "rss_end_kb": rss_end, "rss_peak_kb": rss_peak,
@@ -239,7 +244,7 @@ pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
             rss_peak / 1024
         ),
         format!(
-            "{} runs, {:.0} runs/s",
+            "{} runs, {:.0} runs/s; serial runs {serial_made} made, {serial_shared} put together",
             tally.free_runs,
             tally.free_runs as f64 / elapsed
         ),

@@ -20,7 +20,7 @@ mod watchdog;
 pub use database::{Connector, Database};
 pub use probe::Probe;
 pub use redact::redact;
-pub use seed::{Control, harness_sql, quote_identifier, world_sql};
+pub use seed::{Control, VACUUM_EVERY, harness_sql, quote_identifier, world_sql};
 pub use server::{PgChoice, PgOptions, Server};
 pub use session::{Session, SessionLimits, StepReply};
 pub use snapshot::{RawRow, RawSnapshot, RawTombstone};

@@ -119,22 +119,63 @@ pub struct Control {
     conn: PgConnection,
     /// The snapshot query of the last system seen (built once per system).
     snapshot: Option<(String, String)>,
+    /// Cases seeded since the harness last vacuumed its tables.
+    seeded_since_vacuum: u32,
 }
+
+/// How many cases are seeded between two vacuums of the harness's tables.
+/// Every case deletes what the last one left, and until a vacuum marks that
+/// space free, new rows go to fresh pages at the end: the reset's DELETEs
+/// and every snapshot then scan a table that grows with the run (Stack
+/// Auth's `DeletedRow` passed 500 pages within a minute of stress, where
+/// autovacuum had not come by). Emptied, the tables vacuum in a few
+/// milliseconds and shrink back to a page or two. Every 10 cases cost more
+/// than it saved, every 200 gave less than every 50 (BENCHMARKS.md).
+pub const VACUUM_EVERY: u32 = 50;
 
 impl Control {
     pub async fn open(connector: &Connector) -> Result<Control, DbError> {
         Ok(Control {
             conn: connector.connect(CONTROL).await?,
             snapshot: None,
+            seeded_since_vacuum: 0,
         })
     }
 
     /// Replaces whatever the database holds with the case's world.
     pub async fn seed(&mut self, case: &Case) -> Result<(), DbError> {
+        self.seeded_since_vacuum += 1;
+        if self.seeded_since_vacuum >= VACUUM_EVERY {
+            self.seeded_since_vacuum = 0;
+            self.vacuum(&case.system).await?;
+        }
         self.conn
             .execute(sqlx::raw_sql(AssertSqlSafe(world_sql(case))))
             .await
             .map_err(|e| DbError::query("seeding the world", e))?;
+        Ok(())
+    }
+
+    /// Empties the harness's tables and vacuums them, so their dead rows'
+    /// space is reused and their empty pages go (see `VACUUM_EVERY`). A
+    /// separate statement: VACUUM cannot run in a multi-statement string.
+    async fn vacuum(&mut self, system: &System) -> Result<(), DbError> {
+        self.conn
+            .execute("SELECT \"harnessReset\"()")
+            .await
+            .map_err(|e| DbError::query("emptying the tables to vacuum them", e))?;
+        let mut tables = system.tables_to_reset();
+        if system.tombstones_store_rows() {
+            tables.push("harnessDeleted".into());
+        }
+        let tables: Vec<String> = tables.iter().map(|t| quote_identifier(t)).collect();
+        self.conn
+            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                "VACUUM {}",
+                tables.join(", ")
+            ))))
+            .await
+            .map_err(|e| DbError::query("vacuuming the harness's tables", e))?;
         Ok(())
     }
 
