@@ -127,8 +127,8 @@ pub struct Control {
 /// Every case deletes what the last one left, and until a vacuum marks that
 /// space free, new rows go to fresh pages at the end: the reset's DELETEs
 /// and every snapshot then scan a table that grows with the run (Stack
-/// Auth's `DeletedRow` passed 500 pages within a minute of stress, where
-/// autovacuum had not come by). Emptied, the tables vacuum in a few
+/// Auth's tombstone table passed 500 pages within a minute of stress,
+/// where autovacuum had not come by). Emptied, the tables vacuum in a few
 /// milliseconds and shrink back to a page or two. Every 10 cases cost more
 /// than it saved, every 200 gave less than every 50 (BENCHMARKS.md).
 pub const VACUUM_EVERY: u32 = 50;
