@@ -58,20 +58,25 @@ BEGIN
 END $$;
 ";
 
+/// Every table a case writes, quoted: the system's tables, children first,
+/// and what the last case's operations deleted (the reset itself does not
+/// fire the capture trigger). The reset empties them; the vacuum cleans them.
+fn case_tables(system: &System) -> Vec<String> {
+    let mut tables = system.tables_to_reset();
+    if system.tombstones_store_rows() {
+        tables.push("harnessDeleted".into());
+    }
+    tables.iter().map(|t| quote_identifier(t)).collect()
+}
+
 /// Clearing every table between cases, as a function: PL/pgSQL keeps the
 /// plans of its statements, where the same statements sent as text are
 /// parsed and planned again for every case.
 fn reset_function(system: &System) -> String {
-    let mut body: String = system
-        .tables_to_reset()
+    let body: String = case_tables(system)
         .iter()
-        .map(|t| format!("  DELETE FROM {};\n", quote_identifier(t)))
+        .map(|t| format!("  DELETE FROM {t};\n"))
         .collect();
-    if system.tombstones_store_rows() {
-        // What the last case's operations deleted (the reset itself
-        // does not fire the trigger).
-        body.push_str("  DELETE FROM \"harnessDeleted\";\n");
-    }
     format!(
         "CREATE FUNCTION \"harnessReset\"() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n{body}END $$;\n"
     )
@@ -164,16 +169,9 @@ impl Control {
             .execute("SELECT \"harnessReset\"()")
             .await
             .map_err(|e| DbError::query("emptying the tables to vacuum them", e))?;
-        let mut tables = system.tables_to_reset();
-        if system.tombstones_store_rows() {
-            tables.push("harnessDeleted".into());
-        }
-        let tables: Vec<String> = tables.iter().map(|t| quote_identifier(t)).collect();
+        let tables = case_tables(system).join(", ");
         self.conn
-            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
-                "VACUUM {}",
-                tables.join(", ")
-            ))))
+            .execute(sqlx::raw_sql(AssertSqlSafe(format!("VACUUM {tables}"))))
             .await
             .map_err(|e| DbError::query("vacuuming the harness's tables", e))?;
         Ok(())
