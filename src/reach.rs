@@ -274,9 +274,11 @@ fn narrow(case: &Case, call: &Call, entity: usize, narrowing: &Narrowing, rows: 
         let Some((_, template)) = spec.columns.iter().find(|(c, _)| c == column) else {
             continue;
         };
-        let named: BTreeSet<RowKey> = match template.parts.as_slice() {
-            [crate::system::Part::Id] if argument.entity == entity => [argument.clone()].into(),
-            [crate::system::Part::Parent(p)] if spec.parents.get(*p) == Some(&argument.entity) => {
+        let named: BTreeSet<RowKey> = match template.identity() {
+            Some(crate::system::Part::Id) if argument.entity == entity => [argument.clone()].into(),
+            Some(crate::system::Part::Parent(p))
+                if spec.parents.get(*p) == Some(&argument.entity) =>
+            {
                 rows.children(entity, argument).into_iter().collect()
             }
             _ => continue,

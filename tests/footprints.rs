@@ -11,12 +11,19 @@ fn blog() -> System {
     (*System::load("blog").expect("the blog system")).clone()
 }
 
+/// A touch that writes no column of an entity (or of a table not declared).
 fn touch(space: Space, action: Action, rows: Narrowing) -> Touch {
+    let columns = matches!(space, Space::Entity(_)).then(Vec::new);
     Touch {
         space,
         action,
         rows,
+        columns,
     }
+}
+
+fn columns(names: &[&str]) -> Option<Vec<String>> {
+    Some(names.iter().map(|n| n.to_string()).collect())
 }
 
 fn equal(pairs: &[(&str, &str)]) -> Narrowing {
@@ -47,14 +54,49 @@ INSERT INTO comments_tombstones (id) SELECT id FROM d";
 
 #[test]
 fn an_insert_is_narrowed_by_the_columns_it_gives() {
-    let sql = "INSERT INTO comments (id, post_id, body) VALUES (:comment, :post, 'hello')";
+    let sql = "INSERT INTO comments (id, \"post_id\", BODY) VALUES (:comment, :post, 'hello')";
     assert_eq!(
         of_sql(&blog(), sql),
-        vec![touch(
-            Space::Entity(1),
-            Action::Insert,
-            equal(&[("id", "comment"), ("post_id", "post")])
-        )]
+        vec![Touch {
+            columns: columns(&["id", "post_id", "body"]),
+            ..touch(
+                Space::Entity(1),
+                Action::Insert,
+                equal(&[("id", "comment"), ("post_id", "post")])
+            )
+        }]
+    );
+}
+
+#[test]
+fn the_columns_a_statement_writes_are_read_for_its_unique_keys() {
+    let blog = blog();
+    let written = |sql: &str| {
+        let touches = of_sql(&blog, sql);
+        let comments = touches.iter().find(|t| t.space == Space::Entity(1));
+        comments.expect(sql).columns.clone()
+    };
+    assert_eq!(
+        written("UPDATE comments AS c SET body = 'x', \"Edited\" = now() WHERE c.id = :comment"),
+        columns(&["body", "Edited"])
+    );
+    assert_eq!(
+        written("UPDATE comments SET (body, id) = ('x', 1) WHERE id = :comment"),
+        None
+    );
+    assert_eq!(
+        written("INSERT INTO comments VALUES (:comment, :post)"),
+        None
+    );
+    assert_eq!(
+        written(
+            "INSERT INTO comments (id, post_id) VALUES (:comment, :post) ON CONFLICT (id) DO UPDATE SET body = 'x'"
+        ),
+        None
+    );
+    assert_eq!(
+        written("DELETE FROM comments WHERE id = :comment"),
+        columns(&[])
     );
 }
 

@@ -506,6 +506,83 @@ fn serial_runs_are_shared_only_where_no_trigger_writes() {
     assert_eq!(shared_with_later(&mut next), 0);
 }
 
+/// An insert's unique keys compare the new row with rows no statement
+/// names: a comment added under the schema's key on its id alone meets the
+/// same situation whatever other comments live, and the later case is put
+/// together; with a unique key on the body too, every comment is in reach
+/// and the later case runs.
+#[test]
+fn serial_runs_are_shared_only_as_far_as_the_unique_keys_allow() {
+    let blog = Blog::new();
+    let system = blog.case.system.clone();
+    let first = Case::parse(&system, "p1 c1(p1)", &["add-comment comment=c2 post=p1"]).unwrap();
+    let later = Case::parse(
+        &system,
+        "p1 p2 c1(p1) c3(p2)",
+        &["add-comment comment=c2 post=p1"],
+    )
+    .unwrap();
+    let shared_with_later = |engine: &mut Engine| {
+        common::runtime().block_on(async {
+            engine.run_serial(&first, &[0]).await.unwrap();
+            let before = engine.serial_runs_shared();
+            let outcome = engine.run_serial(&later, &[0]).await.unwrap();
+            let left: Vec<String> = outcome.live.iter().map(|k| k.short()).collect();
+            assert_eq!(left, ["p1", "p2", "c1", "c2", "c3"]);
+            engine.serial_runs_shared() - before
+        })
+    };
+    let mut engine = blog.fresh_engine();
+    assert_eq!(shared_with_later(&mut engine), 1);
+    blog.alter("CREATE UNIQUE INDEX comments_body_key ON comments (body)");
+    let mut next = blog.fresh_engine();
+    assert_eq!(shared_with_later(&mut next), 0);
+}
+
+/// What the catalog says about unique keys: the key columns only (not the
+/// `INCLUDE`d ones), which of them an insert that leaves them out fills
+/// with NULL, and no columns where a key compares on something else.
+#[test]
+fn the_catalog_gives_each_unique_key_its_columns() {
+    use tombstone_harness::db::{Control, UniqueKey};
+    let blog = Blog::new();
+    blog.alter(
+        "ALTER TABLE comments ADD COLUMN edited int, ADD COLUMN slot int DEFAULT 0,
+           ADD COLUMN seq int GENERATED ALWAYS AS IDENTITY;
+         CREATE UNIQUE INDEX comments_edited_key ON comments (edited) INCLUDE (body);
+         CREATE UNIQUE INDEX comments_slot_key ON comments (post_id, slot, seq);
+         CREATE UNIQUE INDEX comments_edited_same_key ON comments (body, edited) NULLS NOT DISTINCT;
+         CREATE UNIQUE INDEX comments_lower_key ON comments (lower(body));
+         ALTER TABLE posts ADD COLUMN area box,
+           ADD CONSTRAINT posts_area_excl EXCLUDE USING gist (area WITH &&);",
+    );
+    let keys = common::runtime().block_on(async {
+        let mut control = Control::open(&blog.database.connector()).await.unwrap();
+        control.unique_keys().await.unwrap()
+    });
+    let key = |table: &str, columns: Option<&[&str]>, null: &[&str]| UniqueKey {
+        table: table.into(),
+        columns: columns.map(|c| c.iter().map(|c| c.to_string()).collect()),
+        null_when_left_out: null.iter().map(|c| c.to_string()).collect(),
+    };
+    let mut expected = vec![
+        key("comments", Some(&["id"]), &["id"]),
+        key("comments", Some(&["edited"]), &["edited"]),
+        key("comments", Some(&["post_id", "slot", "seq"]), &["post_id"]),
+        key("comments", Some(&["body", "edited"]), &[]),
+        key("comments", None, &[]),
+        key("posts", Some(&["id"]), &["id"]),
+        key("posts", None, &["area"]),
+    ];
+    let sorted = |keys: &mut Vec<UniqueKey>| {
+        keys.sort_by_key(|k| format!("{k:?}"));
+    };
+    let mut keys = keys;
+    sorted(&mut keys);
+    sorted(&mut expected);
+    assert_eq!(keys, expected);
+}
+
 /// The workers of one stress run (`--jobs`), each with its own database,
 /// keep what operations did in one place: a situation one met (a comment
 /// added to a post with one comment), the other meets with other row

@@ -5,6 +5,7 @@
 //! Owns: sqlx and testcontainers (no other module uses them), infrastructure
 //! errors. Must not know: oracles, schedules, how outcomes are judged.
 
+mod catalog;
 mod container;
 mod database;
 mod local;
@@ -17,6 +18,7 @@ mod session;
 mod snapshot;
 mod watchdog;
 
+pub use catalog::UniqueKey;
 pub use database::{Connector, Database};
 pub use probe::Probe;
 pub use redact::redact;

@@ -180,20 +180,12 @@ impl Control {
     /// The schema's own triggers and rules (`table.name`), the harness's
     /// left out: they may write rows no statement's SQL names.
     pub async fn side_effects(&mut self) -> Result<Vec<String>, DbError> {
-        sqlx::query_scalar(
-            "SELECT c.relname || '.' || t.tgname FROM pg_trigger t \
-             JOIN pg_class c ON c.oid = t.tgrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE NOT t.tgisinternal AND t.tgname NOT LIKE 'harness%' \
-               AND n.nspname = current_schema() \
-             UNION ALL \
-             SELECT tablename || '.' || rulename FROM pg_rules \
-             WHERE schemaname = current_schema() \
-             ORDER BY 1",
-        )
-        .fetch_all(&mut self.conn)
-        .await
-        .map_err(|e| DbError::query("listing the schema's triggers and rules", e))
+        super::catalog::side_effects(&mut self.conn).await
+    }
+
+    /// The unique keys of the schema's tables.
+    pub async fn unique_keys(&mut self) -> Result<Vec<super::UniqueKey>, DbError> {
+        super::catalog::unique_keys(&mut self.conn).await
     }
 
     pub async fn snapshot(&mut self, system: &System) -> Result<RawSnapshot, DbError> {

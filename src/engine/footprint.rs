@@ -7,11 +7,13 @@
 
 use super::EngineError;
 use crate::case::Case;
+use crate::db::UniqueKey;
 use crate::implementation::Implementation;
-use crate::implementation::touch::{Action, Space};
+use crate::implementation::touch::{Action, Narrowing, Space, Touch};
 use crate::reach::{Physics, Reach, Rows};
+use crate::system::System;
 use crate::world::RowKey;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One session at a time: a lock orders nothing, the isolation level
 /// changes nothing, and two tombstones for one row are not taken to commute
@@ -21,19 +23,19 @@ const SERIAL: Physics = Physics {
     locks_are_reads: true,
 };
 
-/// The reference implementation's reach for each operation of one case.
+/// The reference implementation's reach for each operation of one case,
+/// with the rows the unique keys of what it writes compare against.
 pub(super) struct Footprints {
     reaches: Vec<Reach>,
-    /// Per operation, the entities its statements insert into or update: a
-    /// unique key there may compare the written row with any row of the
-    /// table, which no footprint names.
-    written: Vec<BTreeSet<usize>>,
 }
 
 impl Footprints {
-    pub(super) fn of(case: &Case, reference: &Implementation) -> Result<Footprints, EngineError> {
+    pub(super) fn of(
+        case: &Case,
+        reference: &Implementation,
+        keys: &[UniqueKey],
+    ) -> Result<Footprints, EngineError> {
         let mut reaches = Vec::new();
-        let mut written = Vec::new();
         for operation in &case.operations {
             let Some(script) = reference.script(&operation.action.kind) else {
                 return Err(EngineError::MissingOperation {
@@ -41,18 +43,13 @@ impl Footprints {
                     operation: operation.action.kind.clone(),
                 });
             };
-            written.push(
-                script
-                    .steps
-                    .iter()
-                    .flat_map(|s| &s.touches)
-                    .filter_map(|touch| match (&touch.space, touch.action) {
-                        (Space::Entity(entity), Action::Insert | Action::Update) => Some(*entity),
-                        _ => None,
-                    })
-                    .collect(),
-            );
+            let checks: Vec<Vec<Touch>> = script
+                .steps
+                .iter()
+                .map(|s| unique_checks(&s.touches, &case.system, keys))
+                .collect();
             let steps = script.steps.iter().map(|s| s.touches.as_slice());
+            let steps = steps.chain(checks.iter().map(Vec::as_slice));
             // Not `Program::whole_reach`: that makes a transaction above READ
             // COMMITTED reach everything, which matters only when sessions
             // interleave.
@@ -62,7 +59,7 @@ impl Footprints {
             }
             reaches.push(whole);
         }
-        Ok(Footprints { reaches, written })
+        Ok(Footprints { reaches })
     }
 
     /// `conflicts[a][b]`: operations `a` and `b` may give a different result
@@ -83,16 +80,75 @@ impl Footprints {
     }
 
     /// The rows `operation` can see or change when it runs alone: those its
-    /// statements reach, and every row of a table it inserts into or
-    /// updates (a unique key there may compare the written row with any of
-    /// them); `None` where its rows are not known one by one.
+    /// statements reach and those their unique keys compare with; `None`
+    /// where its rows are not known one by one.
     pub(super) fn scope(&self, operation: usize) -> Option<Scope> {
-        let mut rows = self.reaches[operation].entity_rows()?;
-        for &entity in &self.written[operation] {
-            rows.insert(entity, Rows::Every);
-        }
+        let rows = self.reaches[operation].entity_rows()?;
         Some(Scope { rows })
     }
+}
+
+/// The rows the unique keys of one statement's writes compare the written
+/// row with, as reads of them. An INSERT meets the rows that agree with it
+/// on every column of a key, so among them those its own identity and
+/// parent equalities on that key's columns name; a key where it gives none
+/// may meet any row, and one with a column it leaves NULL none. An UPDATE
+/// that sets a key column may meet any row. An exclusion constraint or a
+/// key on expressions may meet any row.
+fn unique_checks(touches: &[Touch], system: &System, keys: &[UniqueKey]) -> Vec<Touch> {
+    let mut checks = Vec::new();
+    for touch in touches {
+        let Space::Entity(entity) = touch.space else {
+            continue;
+        };
+        let table = &system.entities[entity].table;
+        let keys = keys.iter().filter(|k| &k.table == table);
+        let check = |rows| Touch {
+            space: Space::Entity(entity),
+            action: Action::Read,
+            rows,
+            columns: Some(Vec::new()),
+        };
+        match touch.action {
+            Action::Insert => {
+                for key in keys {
+                    let (Some(key_columns), Narrowing::Equal(pairs), Some(given)) =
+                        (&key.columns, &touch.rows, &touch.columns)
+                    else {
+                        checks.push(check(Narrowing::Every));
+                        continue;
+                    };
+                    let left_null = key_columns
+                        .iter()
+                        .any(|c| !given.contains(c) && key.null_when_left_out.contains(c));
+                    if left_null {
+                        continue;
+                    }
+                    let on_key: Vec<_> = pairs
+                        .iter()
+                        .filter(|(column, _)| key_columns.contains(column))
+                        .cloned()
+                        .collect();
+                    checks.push(check(if on_key.is_empty() {
+                        Narrowing::Every
+                    } else {
+                        Narrowing::Equal(on_key)
+                    }));
+                }
+            }
+            Action::Update => {
+                let sets_key = |key: &UniqueKey| match (&key.columns, &touch.columns) {
+                    (Some(key_columns), Some(set)) => set.iter().any(|c| key_columns.contains(c)),
+                    _ => true,
+                };
+                if keys.into_iter().any(sets_key) {
+                    checks.push(check(Narrowing::Every));
+                }
+            }
+            _ => {}
+        }
+    }
+    checks
 }
 
 /// The rows one operation of a serial run can see or change, by entity. A
@@ -128,8 +184,18 @@ pub(super) mod tests {
         )
     }
 
+    /// A unique key on one of the blog's tables.
+    fn key(table: &str, columns: Option<&[&str]>, null_when_left_out: &[&str]) -> UniqueKey {
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        UniqueKey {
+            table: table.into(),
+            columns: columns.map(names),
+            null_when_left_out: names(null_when_left_out),
+        }
+    }
+
     #[test]
-    fn a_delete_sees_its_rows_and_an_insert_every_row_of_its_table() {
+    fn a_delete_sees_its_rows_and_an_insert_those_its_unique_keys_compare_with() {
         let (case, reference) = blog(
             "p1 p2 c1(p1) c2(p2)",
             &[
@@ -137,16 +203,36 @@ pub(super) mod tests {
                 "add-comment comment=c3 post=p2",
             ],
         );
-        let footprints = Footprints::of(&case, &reference).expect("footprints");
         let keys = case.world.keys();
         let (p1, p2, c1, c2) = (&keys[0], &keys[1], &keys[2], &keys[3]);
-        let delete = footprints.scope(0).expect("known row by row");
+        let scopes = |unique: &[UniqueKey]| {
+            let footprints = Footprints::of(&case, &reference, unique).expect("footprints");
+            let delete = footprints.scope(0).expect("known row by row");
+            let add = footprints.scope(1).expect("known row by row");
+            (delete, add)
+        };
+        // The schema's own key: comments(id), which the insert gives.
+        let (delete, add) = scopes(&[key("comments", Some(&["id"]), &[])]);
         // The reference deletes a comment by its id alone.
         assert!(delete.contains(c1));
         assert!(!delete.contains(c2) && !delete.contains(p1) && !delete.contains(p2));
-        let add = footprints.scope(1).expect("known row by row");
-        assert_eq!(add.rows.get(&c1.entity), Some(&Rows::Every));
-        // The new comment's post is held (key-share), the other is not.
+        // The new comment's post is held (key-share), the other is not; the
+        // key on id compares the new comment with itself alone.
         assert!(add.contains(p2) && !add.contains(p1));
+        assert!(!add.contains(c1) && !add.contains(c2));
+        // A key the insert gives no identity for compares with every row.
+        let (_, add) = scopes(&[key("comments", Some(&["body"]), &[])]);
+        assert_eq!(add.rows.get(&c1.entity), Some(&Rows::Every));
+        let (_, add) = scopes(&[key("comments", None, &[])]);
+        assert_eq!(add.rows.get(&c1.entity), Some(&Rows::Every));
+        // A key on the post compares with the post's comments.
+        let (_, add) = scopes(&[key("comments", Some(&["post_id", "body"]), &[])]);
+        assert!(add.contains(c2) && !add.contains(c1));
+        // One on a column the insert leaves NULL compares with none.
+        let (_, add) = scopes(&[key("comments", Some(&["edited"]), &["edited"])]);
+        assert!(!add.contains(c1) && !add.contains(c2));
+        // Keys of another table change nothing.
+        let (_, add) = scopes(&[key("posts", Some(&["title"]), &[])]);
+        assert!(!add.contains(c1) && !add.contains(p1));
     }
 }

@@ -19,7 +19,7 @@ use super::free::{Log, run_session};
 use super::transition::{self, Learned, Parents, Situation, Transition};
 use super::{Engine, EngineError};
 use crate::case::Case;
-use crate::db::DbError;
+use crate::db::{DbError, UniqueKey};
 use crate::history::OperationResult;
 use crate::implementation::Implementation;
 use crate::schedule::SessionId;
@@ -74,6 +74,8 @@ pub(super) struct SerialRuns {
     /// its own: asked once per engine, as a stress run judges thousands of
     /// cases on one database.
     side_effects: Option<(String, bool)>,
+    /// The unique keys of the last system seen's schema, asked as seldom.
+    unique_keys: Option<(String, Arc<Vec<UniqueKey>>)>,
     /// Serial runs made on the database (not found kept).
     made: u64,
     /// Serial runs put together from what other cases' operations did.
@@ -134,7 +136,8 @@ impl Engine {
         if off || self.schema_side_effects(case).await? {
             return Ok(None);
         }
-        let footprints = Footprints::of(case, reference)?;
+        let keys = self.unique_keys(case).await?;
+        let footprints = Footprints::of(case, reference, &keys)?;
         Ok(Some(
             (0..case.operations.len())
                 .map(|operation| footprints.scope(operation))
@@ -326,7 +329,8 @@ impl Engine {
             None
         } else {
             let reference = self.reference(case)?;
-            Some(Footprints::of(case, &reference)?.conflicts())
+            let keys = self.unique_keys(case).await?;
+            Some(Footprints::of(case, &reference, &keys)?.conflicts())
         };
         self.serial.conflicts.insert(key, conflicts.clone());
         Ok(conflicts)
@@ -343,6 +347,20 @@ impl Engine {
                 let any = !self.side_effects().await?.is_empty();
                 self.serial.side_effects = Some((system.clone(), any));
                 Ok(any)
+            }
+        }
+    }
+
+    /// The unique keys of the schema's tables, asked once per engine and
+    /// system like its triggers.
+    async fn unique_keys(&mut self, case: &Case) -> Result<Arc<Vec<UniqueKey>>, EngineError> {
+        let system = &case.system.name;
+        match &self.serial.unique_keys {
+            Some((name, keys)) if name == system => Ok(keys.clone()),
+            _ => {
+                let keys = Arc::new(self.control.unique_keys().await?);
+                self.serial.unique_keys = Some((system.clone(), keys.clone()));
+                Ok(keys)
             }
         }
     }

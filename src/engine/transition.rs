@@ -209,13 +209,24 @@ pub(super) fn fingerprint(text: &str) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::UniqueKey;
     use crate::engine::footprint::Footprints;
     use crate::engine::footprint::tests::blog;
     use crate::history::Outcome;
 
     fn situation(case: &Case, operation: usize, live: &BTreeSet<RowKey>) -> Situation<'static> {
+        situation_under(case, operation, live, &[])
+    }
+
+    /// With the schema's unique keys.
+    fn situation_under(
+        case: &Case,
+        operation: usize,
+        live: &BTreeSet<RowKey>,
+        keys: &[UniqueKey],
+    ) -> Situation<'static> {
         let (_, reference) = blog("p1", &["delete-post post=p1"]);
-        let scope = Footprints::of(case, &reference)
+        let scope = Footprints::of(case, &reference, keys)
             .expect("footprints")
             .scope(operation)
             .expect("known row by row");
@@ -280,11 +291,21 @@ mod tests {
         );
         let (insert, _) = blog("p1 c1(p1) c2(p1)", &["add-comment comment=c3 post=p1"]);
         let (between, _) = blog("p1 c1(p1) c4(p1)", &["add-comment comment=c3 post=p1"]);
-        assert_ne!(
-            situation(&insert, 0, &live(&insert, &["p1", "c1", "c2"])).key,
-            situation(&between, 0, &live(&between, &["p1", "c1", "c4"])).key,
-            "a new comment before or after the live ones"
-        );
+        let keyed = |keys: &[UniqueKey]| {
+            (
+                situation_under(&insert, 0, &live(&insert, &["p1", "c1", "c2"]), keys).key,
+                situation_under(&between, 0, &live(&between, &["p1", "c1", "c4"]), keys).key,
+            )
+        };
+        let (after, before) = keyed(&[]);
+        assert_eq!(after, before, "no key compares the new comment with others");
+        let body = UniqueKey {
+            table: "comments".into(),
+            columns: Some(vec!["body".into()]),
+            null_when_left_out: Vec::new(),
+        };
+        let (after, before) = keyed(&[body]);
+        assert_ne!(after, before, "a new comment before or after the live ones");
     }
 
     #[test]

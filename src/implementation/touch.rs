@@ -45,6 +45,11 @@ pub struct Touch {
     pub space: Space,
     pub action: Action,
     pub rows: Narrowing,
+    /// The columns an INSERT into an entity's table gives or an UPDATE
+    /// sets, which decide the unique keys it must pass; `None` where the
+    /// SQL does not name them one by one (an INSERT without a column list,
+    /// `ON CONFLICT … DO UPDATE`), empty for other actions.
+    pub columns: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -218,6 +223,7 @@ pub fn of_sql(system: &System, sql: &str) -> Vec<Touch> {
                 space: Space::Other(name),
                 action,
                 rows: Narrowing::Every,
+                columns: None,
             });
             continue;
         } else {
@@ -236,10 +242,18 @@ pub fn of_sql(system: &System, sql: &str) -> Vec<Touch> {
             (Space::Entity(e), _) => narrowed(&tokens, at, system, *e),
             (Space::Other(_), _) => Narrowing::Every,
         };
+        let columns = match (&space, action) {
+            (Space::Entity(_), Action::Insert) if upserts => None,
+            (Space::Entity(_), Action::Insert) => inserted_columns(&tokens, at),
+            (Space::Entity(_), Action::Update) => assigned_columns(&tokens, at),
+            (Space::Entity(_), _) => Some(Vec::new()),
+            _ => None,
+        };
         touches.push(Touch {
             space,
             action,
             rows,
+            columns,
         });
     }
     touches
@@ -293,14 +307,12 @@ fn action_before(tokens: &[(Token, usize)], at: usize, locks: bool) -> Option<Ac
 }
 
 /// The column that holds `entity`'s own identity, and those holding each
-/// parent's: the only columns an equality can narrow by.
+/// parent's (maybe as text): the only columns an equality can narrow by.
 fn identifying(system: &System, entity: usize, column: &str) -> bool {
-    use crate::system::Part;
-    system.entities[entity].columns.iter().any(|(name, value)| {
-        name == column
-            && value.parts.len() == 1
-            && matches!(value.parts[0], Part::Id | Part::Parent(_))
-    })
+    system.entities[entity]
+        .columns
+        .iter()
+        .any(|(name, value)| name == column && value.identity().is_some())
 }
 
 /// `INSERT INTO t (a, b) VALUES (:x, :y)`: the inserted row is where
@@ -338,6 +350,52 @@ fn inserted(tokens: &[(Token, usize)], at: usize, system: &System, entity: usize
         Narrowing::Every
     } else {
         Narrowing::Equal(equal)
+    }
+}
+
+/// `INSERT INTO t (a, b) …`: a and b, as the catalog spells them.
+fn inserted_columns(tokens: &[(Token, usize)], at: usize) -> Option<Vec<String>> {
+    let depth = tokens[at].1;
+    let list = list_after(tokens, at + 1, depth)?;
+    split_top(&list, depth + 1, |t| *t == Token::Punct(','))
+        .iter()
+        .map(|column| match column.as_slice() {
+            [(name, _)] => column_name(name),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `UPDATE t [AS x] SET a = …, b = …`: a and b, as the catalog spells them.
+fn assigned_columns(tokens: &[(Token, usize)], at: usize) -> Option<Vec<String>> {
+    let depth = tokens[at].1;
+    let set = (at + 1..tokens.len().min(at + 4))
+        .find(|&j| tokens[j].1 == depth && tokens[j].0.is("set"))?;
+    let end = (set + 1..tokens.len())
+        .find(|&j| {
+            let (t, d) = &tokens[j];
+            *d < depth
+                || *d == depth
+                    && (*t == Token::Punct(';')
+                        || ["where", "from", "returning"].iter().any(|w| t.is(w)))
+        })
+        .unwrap_or(tokens.len());
+    split_top(&tokens[set + 1..end], depth, |t| *t == Token::Punct(','))
+        .iter()
+        .map(|assignment| match assignment.as_slice() {
+            [(name, _), (Token::Punct('='), _), ..] => column_name(name),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A column as PostgreSQL stores its name: quoted as written, a bare word
+/// folded to lower case.
+fn column_name(token: &Token) -> Option<String> {
+    match token {
+        Token::Quoted(name) => Some(name.clone()),
+        Token::Word(word) => Some(word.to_ascii_lowercase()),
+        _ => None,
     }
 }
 

@@ -80,6 +80,23 @@ impl Template {
             _ => None,
         }
     }
+
+    /// The row identity this value stands for one to one: `$id` or a
+    /// parent's hole, alone or cast to text (a unique token column that
+    /// holds `$id::text`). An equality on such a column names rows.
+    pub fn identity(&self) -> Option<&Part> {
+        let cast_to_text = |sql: &str| {
+            let plain: String = sql.split_whitespace().collect();
+            plain.eq_ignore_ascii_case("::text")
+        };
+        match self.parts.as_slice() {
+            [part @ (Part::Id | Part::Parent(_))] => Some(part),
+            [part @ (Part::Id | Part::Parent(_)), Part::Sql(cast)] if cast_to_text(cast) => {
+                Some(part)
+            }
+            _ => None,
+        }
+    }
 }
 
 fn hole(sigil: char, name: &str, parents: &[&str], constants: &[&str]) -> Result<Part, String> {
@@ -140,6 +157,22 @@ mod tests {
             Template::parse("$id", &[], &[]).unwrap().single(),
             Some(&Part::Id)
         );
+    }
+
+    #[test]
+    fn an_identity_may_be_cast_to_text_and_nothing_else() {
+        let identity = |text: &str| {
+            Template::parse(text, &["user"], &[])
+                .unwrap()
+                .identity()
+                .cloned()
+        };
+        assert_eq!(identity("$id"), Some(Part::Id));
+        assert_eq!(identity("$id::text"), Some(Part::Id));
+        assert_eq!(identity("$user :: TEXT"), Some(Part::Parent(0)));
+        assert_eq!(identity("$id::date"), None);
+        assert_eq!(identity("$id || 'x'"), None);
+        assert_eq!(identity("$label"), None);
     }
 
     #[test]
