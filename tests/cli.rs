@@ -348,6 +348,65 @@ fn stress_writes_json_and_junit_and_shards_merge() {
     assert_eq!(merged["shards"], serde_json::json!(["1/2", "2/2"]));
 }
 
+/// `--jobs 2` runs two workers at once, each on a thread and database of
+/// its own; the cases are drawn by number from the seed, so two workers
+/// judge the same cases as one and find the same things as often.
+#[test]
+fn stress_with_two_workers_finds_what_one_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |jobs: &str| {
+        let report = dir.path().join(format!("jobs{jobs}.json"));
+        let report = report.display().to_string();
+        let save = dir
+            .path()
+            .join(format!("saved{jobs}"))
+            .display()
+            .to_string();
+        let args = [
+            "--pg",
+            "local",
+            "stress",
+            "--cases",
+            "20",
+            "--seed",
+            "7",
+            "--mode",
+            "scheduled",
+            "-i",
+            "stack-auth-post-1466",
+            "--jobs",
+            jobs,
+            "--report",
+            &report,
+            "--save-dir",
+            &save,
+        ];
+        let output = harness(&args, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(json["jobs"], jobs.parse::<u64>().unwrap(), "{json}");
+        let mut found: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {} {}", f["invariant"], f["anomaly"], f["count"]))
+            .collect();
+        found.sort();
+        (json["cases"].clone(), json["scheduled_runs"].clone(), found)
+    };
+    let one = run("1");
+    let two = run("2");
+    assert_eq!(one.0, 20);
+    assert!(
+        one.2.iter().any(|f| f.contains("\"B\"")),
+        "a duplicate tombstone in 20 cases: {:?}",
+        one.2
+    );
+    assert_eq!(one, two);
+}
+
 #[test]
 fn stress_without_a_budget_or_with_a_bad_shard_is_a_usage_error() {
     assert_one_line_error(&harness(&["stress"], &[]), "stress needs a budget");

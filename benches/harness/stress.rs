@@ -7,10 +7,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tombstone_harness::engine::{Engine, Limits};
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::judge::judge;
 use tombstone_harness::report::rss_kb;
-use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, worker};
+use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, run_workers};
 
 /// Whether the databases keep what each deleted row held (the trigger the
 /// replayable oracle's column-by-column check reads, added by #11 after
@@ -29,9 +30,14 @@ fn harness_free(bench: &Bench, jobs: u64, seconds: f64, capture: Capture) -> (f6
         "u1 t1(u1)",
         &["sign-out token=t1 user=u1", "change-password-admin user=u1"],
     );
-    let mut engines: Vec<_> = (0..jobs).map(|_| bench.engine()).collect();
+    let databases: Vec<_> = (0..jobs)
+        .map(|_| {
+            let create = bench.server.create_database(&bench.system);
+            bench.runtime.block_on(create).expect("create database")
+        })
+        .collect();
     if capture == Capture::Off {
-        for (database, _) in &engines {
+        for database in &databases {
             bench.runtime.block_on(async {
                 let mut conn = database.connect("bench").await.expect("connect");
                 // The function seed.rs installs; CASCADE takes its triggers.
@@ -45,26 +51,34 @@ fn harness_free(bench: &Bench, jobs: u64, seconds: f64, capture: Capture) -> (f6
     let runs = AtomicU64::new(0);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
-    bench
-        .runtime
-        .block_on(futures::future::join_all(engines.iter_mut().map(
-            |(_, engine)| {
-                let (case, implementation, runs) = (&case, &implementation, &runs);
-                async move {
+    // As `stress --jobs` runs its workers: each on a thread, runtime and
+    // engine of its own.
+    std::thread::scope(|scope| {
+        for database in &databases {
+            let (case, implementation, runs) = (&case, &implementation, &runs);
+            scope.spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a worker's runtime");
+                runtime.block_on(async {
+                    let mut engine = Engine::open(database.connector(), Limits::default())
+                        .await
+                        .expect("engine");
                     while Instant::now() < deadline {
                         let history = engine
                             .run_free(case, implementation)
                             .await
                             .expect("free run");
-                        let _ = judge(engine, case, &history).await.expect("judge");
+                        let _ = judge(&mut engine, case, &history).await.expect("judge");
                         runs.fetch_add(1, Ordering::Relaxed);
                     }
-                }
-            },
-        )));
+                })
+            });
+        }
+    });
     let elapsed = started.elapsed().as_secs_f64();
-    for (database, engine) in engines {
-        drop(engine);
+    for database in databases {
         let _ = bench.runtime.block_on(database.drop_database());
     }
     let runs = runs.load(Ordering::Relaxed);
@@ -180,37 +194,39 @@ pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
         shrink_iterations_max: 100,
         reconnect_max: Duration::from_secs(10),
     };
-    let mut engines: Vec<_> = (0..jobs).map(|_| bench.engine()).collect();
-    // As `stress --jobs` does: the workers keep what operations did in one place.
-    if let Some(((_, first), others)) = engines.split_first_mut() {
-        for (_, engine) in others {
-            engine.share_kept_with(first);
-        }
-    }
+    // As `stress --jobs` does: a database, thread and engine per worker,
+    // all keeping what operations did in one place.
+    let databases: Vec<_> = (0..jobs)
+        .map(|_| {
+            let create = bench.server.create_database(&bench.system);
+            bench.runtime.block_on(create).expect("create database")
+        })
+        .collect();
     let rss_start = rss_kb().unwrap_or(0);
-    let progress = Progress::new(Arc::new(AtomicBool::new(false)));
+    let progress = Arc::new(Progress::new(Arc::new(AtomicBool::new(false))));
     let samples = std::sync::Mutex::new(Vec::new());
-    bench.runtime.block_on(async {
+    let ends = bench.runtime.block_on(async {
         let sampler = async {
             while !progress.stop.load(Ordering::Relaxed) {
                 samples.lock().unwrap().push(rss_kb().unwrap_or(0));
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         };
-        let workers = futures::future::join_all(
-            engines
-                .iter_mut()
-                .map(|(_, engine)| worker(engine, &implementations, None, &config, &progress)),
+        let connectors = databases.iter().map(|d| d.connector()).collect();
+        let workers = run_workers(
+            connectors,
+            Limits::default(),
+            implementations.into(),
+            None,
+            Arc::new(config),
+            progress.clone(),
         );
         let run = async {
-            let results = workers.await;
+            let ends = workers.await;
             progress.stop.store(true, Ordering::Relaxed);
-            results
+            ends
         };
-        let (results, ()) = tokio::join!(run, sampler);
-        for r in results {
-            r.expect("stress worker");
-        }
+        tokio::join!(run, sampler).0
     });
     let rss_end = rss_kb().unwrap_or(0);
     let samples = samples.into_inner().unwrap();
@@ -219,10 +235,14 @@ pub fn memory(bench: &Bench) -> (Value, Vec<[String; 4]>) {
     let elapsed = progress.started.elapsed().as_secs_f64();
     // Serial runs of the reference: made on the database, or put together
     // from what operations did in other cases (what makes stress cheap).
-    let serial_made: u64 = engines.iter().map(|(_, e)| e.serial_runs_made()).sum();
-    let serial_shared: u64 = engines.iter().map(|(_, e)| e.serial_runs_shared()).sum();
-    for (database, engine) in engines {
-        drop(engine);
+    let mut serial_made = 0;
+    let mut serial_shared = 0;
+    for end in ends {
+        end.result.expect("stress worker");
+        serial_made += end.serial_runs_made;
+        serial_shared += end.serial_runs_shared;
+    }
+    for database in databases {
         let _ = bench.runtime.block_on(database.drop_database());
     }
     let value = json!({

@@ -16,13 +16,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tombstone_harness::db::{Server, redact};
-use tombstone_harness::engine::{Engine, Limits};
+use tombstone_harness::engine::Limits;
 use tombstone_harness::generate::Bounds;
 use tombstone_harness::implementation::Implementation;
 use tombstone_harness::report::{
     Report, ReportImplementation, RunFacts, hostname, now_rfc3339, rss_kb,
 };
-use tombstone_harness::stress::{Mode, Progress, Shard, StressConfig, Tally, worker};
+use tombstone_harness::stress::{self, Mode, Progress, Shard, StressConfig, Tally};
 use tombstone_harness::system::System;
 use tombstone_harness::text::quoted;
 
@@ -244,11 +244,11 @@ pub async fn execute(
     let mut facts = facts(system, args, seed, &implementations);
     facts.rss_start_kb = rss_kb();
     let interrupted = Arc::new(AtomicBool::new(false));
-    let progress = Progress::new(Arc::new(AtomicBool::new(false)));
+    let progress = Arc::new(Progress::new(Arc::new(AtomicBool::new(false))));
     let watcher = watch_ctrl_c(progress.stop.clone(), interrupted.clone());
     // Whatever stops the run, the reports are written: a database that
     // cannot be created is an error like a server lost midway.
-    facts.error = run_workers(server, &implementations, &config, &progress, args)
+    facts.error = run_workers(server, implementations.into(), config, &progress, args)
         .await
         .unwrap_or_else(|e| Some(error_line(&e)));
     watcher.abort();
@@ -279,21 +279,14 @@ fn watch_ctrl_c(
 /// meanwhile; returns the infrastructure error that stopped a worker, if any.
 async fn run_workers(
     server: &Server,
-    implementations: &[Implementation],
-    config: &StressConfig,
-    progress: &Progress,
+    implementations: Arc<[Implementation]>,
+    config: StressConfig,
+    progress: &Arc<Progress>,
     args: &StressArgs,
 ) -> anyhow::Result<Option<String>> {
     let mut databases = Vec::new();
-    let mut engines = Vec::new();
     for _ in 0..args.jobs {
-        let database = server.create_database(&config.system).await?;
-        let mut engine = Engine::open(database.connector(), Limits::default()).await?;
-        if let Some(first) = engines.first() {
-            engine.share_kept_with(first);
-        }
-        engines.push(engine);
-        databases.push(database);
+        databases.push(server.create_database(&config.system).await?);
     }
     let view = View {
         shard: args.shard,
@@ -303,22 +296,27 @@ async fn run_workers(
     };
     let finished = Notify::new();
     let workers = async {
-        let isolation = args.target.isolation;
-        let workers = engines
-            .iter_mut()
-            .map(|engine| worker(engine, implementations, isolation, config, progress));
-        let results = futures::future::join_all(workers).await;
+        let connectors = databases.iter().map(|d| d.connector()).collect();
+        let (isolation, config) = (args.target.isolation, Arc::new(config));
+        let ends = stress::run_workers(
+            connectors,
+            Limits::default(),
+            implementations,
+            isolation,
+            config,
+            progress.clone(),
+        );
+        let ends = ends.await;
         finished.notify_one();
-        results
+        ends
     };
-    let (results, ()) = tokio::join!(workers, progress::show(progress, &finished, view));
-    drop(engines);
+    let (ends, ()) = tokio::join!(workers, progress::show(progress, &finished, view));
     for database in databases {
         let _ = database.drop_database().await;
     }
-    Ok(results
+    Ok(ends
         .into_iter()
-        .find_map(|r| r.err())
+        .find_map(|end| end.result.err())
         .map(|e| e.to_string()))
 }
 

@@ -23,6 +23,7 @@ use crate::implementation::{Footprint, Implementation};
 use crate::reach::{Physics, Reach};
 use crate::schedule::{Schedule, SessionId};
 use program::Program;
+pub use serial::KeptRuns;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -48,6 +48,11 @@ pub struct SerialOutcome {
     pub met_unique_key: bool,
 }
 
+/// Where the engines of one stress run keep what operations did
+/// (`Engine::keep_in`), so each learns from the others.
+#[derive(Clone, Default)]
+pub struct KeptRuns(Arc<Mutex<Kept>>);
+
 /// What operations did in the situations they met (`Situation::key`).
 #[derive(Default)]
 struct Kept {
@@ -207,6 +212,12 @@ impl Engine {
     /// its own database of the same system, then learn from one another.
     pub fn share_kept_with(&mut self, other: &Engine) {
         self.serial.kept = other.serial.kept.clone();
+    }
+
+    /// This engine keeps what operations did in `place`, with every other
+    /// engine kept there, and uses what they kept.
+    pub fn keep_in(&mut self, place: &KeptRuns) {
+        self.serial.kept = place.0.clone();
     }
 
     /// How many serial runs this engine has made on the database so far.

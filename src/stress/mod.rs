@@ -13,7 +13,8 @@ pub use example::REHUNT_SCHEDULES_MAX;
 pub use tally::{Finding, FindingKey, Tally};
 
 use crate::chooser::Preference;
-use crate::engine::{Engine, EngineError};
+use crate::db::Connector;
+use crate::engine::{Engine, EngineError, KeptRuns, Limits};
 use crate::generate::{Bounds, Target, drawn};
 use crate::implementation::{Implementation, Isolation};
 use crate::judge::judge;
@@ -151,6 +152,84 @@ pub async fn worker(
         }
     }
     Ok(())
+}
+
+/// How one worker of [`run_workers`] ended.
+#[derive(Debug)]
+pub struct WorkerEnd {
+    pub result: Result<(), EngineError>,
+    /// Serial runs of the reference its engine made on the database, and
+    /// put together from what operations did in other cases.
+    pub serial_runs_made: u64,
+    pub serial_runs_shared: u64,
+}
+
+/// One worker per database at once, each on a thread and runtime of its
+/// own with its own engine, all keeping what operations did in one place.
+/// Sharing one task, the harness's own work (drawing, judging, shrinking)
+/// of every worker took turns on one thread; proptest's value trees, held
+/// while shrinking, cannot move between threads, so each worker stays on
+/// one. The caller's runtime is free meanwhile (for the progress display).
+pub async fn run_workers(
+    databases: Vec<Connector>,
+    limits: Limits,
+    implementations: Arc<[Implementation]>,
+    isolation: Option<Isolation>,
+    config: Arc<StressConfig>,
+    progress: Arc<Progress>,
+) -> Vec<WorkerEnd> {
+    let kept = KeptRuns::default();
+    let mut running = Vec::new();
+    for (index, connector) in databases.into_iter().enumerate() {
+        let (implementations, config) = (implementations.clone(), config.clone());
+        let (progress, kept) = (progress.clone(), kept.clone());
+        let (done, ended) = tokio::sync::oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("stress-worker-{}", index + 1))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a worker's runtime");
+                let end = runtime.block_on(async {
+                    let mut engine = match Engine::open(connector, limits).await {
+                        Ok(engine) => engine,
+                        Err(e) => {
+                            // Without an engine nothing runs: the others stop too.
+                            progress.stop.store(true, Ordering::Relaxed);
+                            return WorkerEnd {
+                                result: Err(e.into()),
+                                serial_runs_made: 0,
+                                serial_runs_shared: 0,
+                            };
+                        }
+                    };
+                    engine.keep_in(&kept);
+                    let result =
+                        worker(&mut engine, &implementations, isolation, &config, &progress);
+                    WorkerEnd {
+                        result: result.await,
+                        serial_runs_made: engine.serial_runs_made(),
+                        serial_runs_shared: engine.serial_runs_shared(),
+                    }
+                });
+                let _ = done.send(end);
+            })
+            .expect("starting a worker thread");
+        running.push((thread, ended));
+    }
+    let mut ends = Vec::new();
+    for (thread, ended) in running {
+        match ended.await {
+            Ok(end) => ends.push(end),
+            // It panicked before it could say how it ended.
+            Err(_) => match thread.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => unreachable!("a worker that returns sends how it ended"),
+            },
+        }
+    }
+    ends
 }
 
 /// Reopens the engine's connections with backoff, for at most
