@@ -192,13 +192,20 @@ pub async fn run_workers(
                     .build()
                     .expect("a worker's runtime");
                 let end = runtime.block_on(async {
-                    let mut engine = match Engine::open(connector, limits).await {
+                    let opened = open_engine(connector, limits, &config, &progress).await;
+                    let mut engine = match opened {
                         Ok(engine) => engine,
-                        Err(e) => {
-                            // Without an engine nothing runs: the others stop too.
-                            progress.stop.store(true, Ordering::Relaxed);
+                        Err(stopped) => {
+                            let result = match stopped {
+                                EngineError::Interrupted => Ok(()),
+                                // Without an engine nothing runs: the others stop too.
+                                failed => {
+                                    progress.stop.store(true, Ordering::Relaxed);
+                                    Err(failed)
+                                }
+                            };
                             return WorkerEnd {
-                                result: Err(e.into()),
+                                result,
                                 serial_runs_made: 0,
                                 serial_runs_shared: 0,
                             };
@@ -240,15 +247,45 @@ async fn reconnect(
     progress: &Progress,
     lost: crate::db::DbError,
 ) -> Result<(), EngineError> {
+    while_away(config, progress, lost, async || engine.reopen().await).await
+}
+
+/// A worker's engine, opened on its own thread once the run has begun: a
+/// server that goes away meanwhile is waited for as one lost mid-case is.
+async fn open_engine(
+    connector: Connector,
+    limits: Limits,
+    config: &StressConfig,
+    progress: &Progress,
+) -> Result<Engine, EngineError> {
+    match Engine::open(connector.clone(), limits).await {
+        Ok(engine) => Ok(engine),
+        Err(lost) if lost.is_lost() => {
+            let open = async || Engine::open(connector.clone(), limits).await;
+            while_away(config, progress, lost, open).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Tries `attempt` with backoff until the server is back (counted as a
+/// reconnect), for at most `reconnect_max`; gives up with `lost`, the
+/// error that started it.
+async fn while_away<T>(
+    config: &StressConfig,
+    progress: &Progress,
+    lost: crate::db::DbError,
+    mut attempt: impl AsyncFnMut() -> Result<T, crate::db::DbError>,
+) -> Result<T, EngineError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
         if progress.stop.load(Ordering::Relaxed) {
             return Err(EngineError::Interrupted);
         }
-        if engine.reopen().await.is_ok() {
+        if let Ok(back) = attempt().await {
             progress.tally.lock().expect("tally lock").reconnects += 1;
-            return Ok(());
+            return Ok(back);
         }
         if started.elapsed() + pause > config.reconnect_max {
             return Err(EngineError::Db(lost));
