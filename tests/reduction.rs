@@ -597,7 +597,7 @@ fn stress_workers_share_what_operations_did_under_other_row_numbers() {
     let (_a, mut one) = rt.block_on(common::engine_for(&system));
     let (_b, mut other) = rt.block_on(common::engine_for(&system));
     let (_c, mut alone) = rt.block_on(common::engine_for(&system));
-    other.share_kept_with(&one);
+    other.keep_in(&one.kept_runs());
     rt.block_on(one.run_serial(&first, &[0])).unwrap();
     let put_together = rt.block_on(other.run_serial(&later, &[0])).unwrap();
     let own = rt.block_on(alone.run_serial(&later, &[0])).unwrap();

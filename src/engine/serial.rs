@@ -53,6 +53,15 @@ pub struct SerialOutcome {
 #[derive(Clone, Default)]
 pub struct KeptRuns(Arc<Mutex<Kept>>);
 
+/// What a schema holds that no statement names, as far as footprints care.
+struct Schema {
+    /// Triggers or rules of its own, which may write rows no statement
+    /// names.
+    side_effects: bool,
+    /// What a written row is compared with.
+    unique_keys: Vec<UniqueKey>,
+}
+
 /// What operations did in the situations they met (`Situation::key`).
 #[derive(Default)]
 struct Kept {
@@ -69,18 +78,16 @@ pub(super) struct SerialRuns {
     reference: Option<Arc<Implementation>>,
     runs: HashMap<(u128, Vec<usize>), SerialOutcome>,
     /// What operations did in the situations they met, for other cases;
-    /// one for all the engines of a stress run (`share_kept_with`).
-    kept: Arc<Mutex<Kept>>,
+    /// one for all the engines of a stress run (`keep_in`).
+    kept: KeptRuns,
     /// Set by `share_serial_runs(false)`.
     sharing_refused: bool,
     /// Which operations conflict, per case.
     conflicts: HashMap<u128, Option<Vec<Vec<bool>>>>,
-    /// Whether the schema of the last system seen has triggers or rules of
-    /// its own: asked once per engine, as a stress run judges thousands of
-    /// cases on one database.
-    side_effects: Option<(String, bool)>,
-    /// The unique keys of the last system seen's schema, asked as seldom.
-    unique_keys: Option<(String, Arc<Vec<UniqueKey>>)>,
+    /// What the last system seen's schema holds beyond its statements:
+    /// asked once per engine, as a stress run judges thousands of cases on
+    /// one database.
+    schema: Option<(String, Arc<Schema>)>,
     /// Serial runs made on the database (not found kept).
     made: u64,
     /// Serial runs put together from what other cases' operations did.
@@ -138,11 +145,11 @@ impl Engine {
     ) -> Result<Option<Vec<Option<Scope>>>, EngineError> {
         let contradicted = self.kept().footprints_contradicted;
         let off = self.serial.sharing_refused || contradicted;
-        if off || self.schema_side_effects(case).await? {
+        let schema = self.schema(case).await?;
+        if off || schema.side_effects {
             return Ok(None);
         }
-        let keys = self.unique_keys(case).await?;
-        let footprints = Footprints::of(case, reference, &keys)?;
+        let footprints = Footprints::of(case, reference, &schema.unique_keys)?;
         Ok(Some(
             (0..case.operations.len())
                 .map(|operation| footprints.scope(operation))
@@ -204,20 +211,20 @@ impl Engine {
     }
 
     fn kept(&self) -> MutexGuard<'_, Kept> {
-        self.serial.kept.lock().expect("no panics while keeping")
+        self.serial.kept.0.lock().expect("no panics while keeping")
     }
 
-    /// This engine keeps what operations did in the same place as `other`,
-    /// and uses what `other` kept: the engines of one stress run, each on
-    /// its own database of the same system, then learn from one another.
-    pub fn share_kept_with(&mut self, other: &Engine) {
-        self.serial.kept = other.serial.kept.clone();
+    /// Where this engine keeps what operations did.
+    pub fn kept_runs(&self) -> KeptRuns {
+        self.serial.kept.clone()
     }
 
     /// This engine keeps what operations did in `place`, with every other
-    /// engine kept there, and uses what they kept.
+    /// engine kept there, and uses what they kept: the engines of one
+    /// stress run, each on its own database of the same system, then learn
+    /// from one another.
     pub fn keep_in(&mut self, place: &KeptRuns) {
-        self.serial.kept = place.0.clone();
+        self.serial.kept = place.clone();
     }
 
     /// How many serial runs this engine has made on the database so far.
@@ -336,44 +343,32 @@ impl Engine {
         if let Some(known) = self.serial.conflicts.get(&key) {
             return Ok(known.clone());
         }
-        let conflicts = if self.schema_side_effects(case).await? {
+        let schema = self.schema(case).await?;
+        let conflicts = if schema.side_effects {
             None
         } else {
             let reference = self.reference(case)?;
-            let keys = self.unique_keys(case).await?;
-            Some(Footprints::of(case, &reference, &keys)?.conflicts())
+            Some(Footprints::of(case, &reference, &schema.unique_keys)?.conflicts())
         };
         self.serial.conflicts.insert(key, conflicts.clone());
         Ok(conflicts)
     }
 
-    /// Whether the schema has triggers or rules of its own, which may write
-    /// rows no statement names: asked of the database once per engine and
-    /// system, as a stress run judges thousands of cases on one database.
-    async fn schema_side_effects(&mut self, case: &Case) -> Result<bool, EngineError> {
+    /// The schema's own triggers and rules and its unique keys: asked of
+    /// the database once per engine and system.
+    async fn schema(&mut self, case: &Case) -> Result<Arc<Schema>, EngineError> {
         let system = &case.system.name;
-        match &self.serial.side_effects {
-            Some((name, any)) if name == system => Ok(*any),
-            _ => {
-                let any = !self.side_effects().await?.is_empty();
-                self.serial.side_effects = Some((system.clone(), any));
-                Ok(any)
-            }
+        if let Some((name, schema)) = &self.serial.schema
+            && name == system
+        {
+            return Ok(schema.clone());
         }
-    }
-
-    /// The unique keys of the schema's tables, asked once per engine and
-    /// system like its triggers.
-    async fn unique_keys(&mut self, case: &Case) -> Result<Arc<Vec<UniqueKey>>, EngineError> {
-        let system = &case.system.name;
-        match &self.serial.unique_keys {
-            Some((name, keys)) if name == system => Ok(keys.clone()),
-            _ => {
-                let keys = Arc::new(self.control.unique_keys().await?);
-                self.serial.unique_keys = Some((system.clone(), keys.clone()));
-                Ok(keys)
-            }
-        }
+        let schema = Arc::new(Schema {
+            side_effects: !self.side_effects().await?.is_empty(),
+            unique_keys: self.control.unique_keys().await?,
+        });
+        self.serial.schema = Some((system.clone(), schema.clone()));
+        Ok(schema)
     }
 
     fn reference(&mut self, case: &Case) -> Result<Arc<Implementation>, EngineError> {

@@ -191,35 +191,15 @@ pub async fn run_workers(
                     .enable_all()
                     .build()
                     .expect("a worker's runtime");
-                let end = runtime.block_on(async {
-                    let opened = open_engine(connector, limits, &config, &progress).await;
-                    let mut engine = match opened {
-                        Ok(engine) => engine,
-                        Err(stopped) => {
-                            let result = match stopped {
-                                EngineError::Interrupted => Ok(()),
-                                // Without an engine nothing runs: the others stop too.
-                                failed => {
-                                    progress.stop.store(true, Ordering::Relaxed);
-                                    Err(failed)
-                                }
-                            };
-                            return WorkerEnd {
-                                result,
-                                serial_runs_made: 0,
-                                serial_runs_shared: 0,
-                            };
-                        }
-                    };
-                    engine.keep_in(&kept);
-                    let result =
-                        worker(&mut engine, &implementations, isolation, &config, &progress);
-                    WorkerEnd {
-                        result: result.await,
-                        serial_runs_made: engine.serial_runs_made(),
-                        serial_runs_shared: engine.serial_runs_shared(),
-                    }
-                });
+                let end = runtime.block_on(own_worker(
+                    connector,
+                    limits,
+                    &kept,
+                    &implementations,
+                    isolation,
+                    &config,
+                    &progress,
+                ));
                 let _ = done.send(end);
             })
             .expect("starting a worker thread");
@@ -237,6 +217,44 @@ pub async fn run_workers(
         }
     }
     ends
+}
+
+/// One worker of [`run_workers`] on its thread: opens its engine, keeps
+/// what operations did in `kept`, and runs.
+async fn own_worker(
+    connector: Connector,
+    limits: Limits,
+    kept: &KeptRuns,
+    implementations: &[Implementation],
+    isolation: Option<Isolation>,
+    config: &StressConfig,
+    progress: &Progress,
+) -> WorkerEnd {
+    let mut engine = match open_engine(connector, limits, config, progress).await {
+        Ok(engine) => engine,
+        Err(stopped) => {
+            let result = match stopped {
+                EngineError::Interrupted => Ok(()),
+                failed => {
+                    // Without an engine nothing runs: the others stop too.
+                    progress.stop.store(true, Ordering::Relaxed);
+                    Err(failed)
+                }
+            };
+            return WorkerEnd {
+                result,
+                serial_runs_made: 0,
+                serial_runs_shared: 0,
+            };
+        }
+    };
+    engine.keep_in(kept);
+    let result = worker(&mut engine, implementations, isolation, config, progress).await;
+    WorkerEnd {
+        result,
+        serial_runs_made: engine.serial_runs_made(),
+        serial_runs_shared: engine.serial_runs_shared(),
+    }
 }
 
 /// Reopens the engine's connections with backoff, for at most
